@@ -1,0 +1,134 @@
+"""Kong's request phases as data, and the decorator every public PDK function uses.
+
+A PDK function declares the phases it may run in once, with :func:`phase_checked`.
+The same declaration checks the current phase at run time (raising Kong's
+``function cannot be called in X phase (only in: ...)``) and feeds the
+generated reference in ``sdk-docs/pdk/``.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pdk.errors import PDKPhaseError
+
+__all__ = [
+    "Phase",
+    "REQUEST",
+    "NOT_INIT_WORKER",
+    "AUTH_AND_LATER",
+    "CTX",
+    "EXIT",
+    "RESPONSE_READ",
+    "SERVICE_RESPONSE",
+    "BODY_IN",
+    "REWRITE_ACCESS",
+    "REWRITE_ACCESS_BALANCER",
+    "ANY",
+    "phase_checked",
+    "phase_names",
+]
+
+
+class Phase(enum.IntFlag):
+    """One bit per phase, with Kong's bit values (``kong/pdk/private/phases.lua``)."""
+
+    init_worker = 0x1
+    certificate = 0x2
+    rewrite = 0x10
+    access = 0x20
+    balancer = 0x40
+    response = 0x80
+    configure = 0x100  # Kong has no bit for configure; it runs outside requests like init_worker
+    header_filter = 0x200
+    body_filter = 0x400
+    log = 0x2000
+    error = 0x01000000
+    admin_api = 0x10000000
+
+
+P = Phase
+
+#: rewrite, access, balancer, response, header_filter, body_filter, log, error, admin_api
+REQUEST = (
+    P.rewrite | P.access | P.balancer | P.response | P.header_filter | P.body_filter | P.log | P.error | P.admin_api
+)
+#: every phase but init_worker (and configure, which also has no request)
+NOT_INIT_WORKER = REQUEST | P.certificate
+#: access and later (the consumer and credential are known)
+AUTH_AND_LATER = P.access | P.response | P.header_filter | P.body_filter | P.log
+#: phases that have a per-request ``kong.ctx``
+CTX = P.rewrite | P.access | P.response | P.header_filter | P.body_filter | P.log
+#: phases where ``kong.response.exit`` and the response setters work
+EXIT = P.rewrite | P.access | P.response | P.balancer | P.header_filter | P.error | P.admin_api
+#: phases that can read the response being sent (``kong.response.get_*``)
+RESPONSE_READ = P.response | P.header_filter | P.body_filter | P.log | P.error | P.admin_api
+#: phases that can read the upstream response (``kong.service.response``)
+SERVICE_RESPONSE = P.response | P.header_filter | P.body_filter | P.log
+#: phases where the client request body can still be read
+BODY_IN = P.rewrite | P.access | P.response | P.error | P.admin_api
+REWRITE_ACCESS = P.rewrite | P.access
+REWRITE_ACCESS_BALANCER = P.rewrite | P.access | P.balancer
+ANY = Phase(sum(p.value for p in Phase))
+
+#: the phases a plugin can implement, in execution order
+PLUGIN_PHASES: tuple[str, ...] = (
+    "init_worker",
+    "configure",
+    "certificate",
+    "rewrite",
+    "access",
+    "response",
+    "header_filter",
+    "body_filter",
+    "log",
+)
+
+
+def phase_names(phases: Phase) -> list[str]:
+    """The names of the phases in a set, in Kong's order (bit order)."""
+    return [p.name for p in Phase if p & phases and p.name]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public_name(impl: Callable[..., Any]) -> str:
+    """``pdk.service.request.set_header`` -> ``kong.service.request.set_header``."""
+    module = impl.__module__
+    if module.startswith("pdk."):
+        module = "kong." + module[4:]
+    return f"{module}.{impl.__name__}"
+
+
+def phase_checked(allowed: Phase) -> Callable[[F], F]:
+    """Declare the phases a PDK function may be called in.
+
+    The wrapped implementation receives the current request context as its first
+    argument; the public function takes only the documented arguments.
+    """
+    from host.context import current_context  # local: pdk.phases is imported by host.context
+
+    allowed_names = ", ".join(phase_names(allowed))
+
+    def decorate(impl: F) -> F:
+        name = public_name(impl)
+
+        @functools.wraps(impl)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            ctx = current_context()
+            phase = ctx.phase
+            if not phase & allowed:
+                raise PDKPhaseError(
+                    f"{name}: function cannot be called in {Phase(phase).name} phase (only in: {allowed_names})"
+                )
+            return impl(ctx, *args, **kwargs)
+
+        checked.__phases__ = allowed  # type: ignore[attr-defined]
+        checked.__pdk_impl__ = impl  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return decorate
