@@ -1,0 +1,267 @@
+"""Load a Kong declarative configuration (``_format_version: "3.0"``) into a :class:`DeclarativeConfig`.
+
+The whole file is checked before anything is returned: every error is
+collected, with the file, the entity path and the field, and one
+:class:`ConfigError` lists them all.  Steps: parse (JSON or YAML), check the
+top-level keys, flatten nested entities, derive ids and resolve references,
+validate each entity with its schema (defaults filled in), check uniqueness,
+then apply Kong's write transformations.
+
+Formats 1.1 and 2.1 are accepted and migrated like Kong does (regex-looking
+route paths get the ``~`` prefix).  Timestamps: ``created_at`` keeps the value
+written in the file, else :data:`FIXED_TIMESTAMP`; ``updated_at`` likewise, else
+``created_at``; so loading the same file twice gives identical entities.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from host.config.certificates import cert_digest
+from host.config.credentials import CREDENTIALS, transform_credential
+from host.config.entities import EntityType, catalog
+from host.config.errors import ConfigError, format_error
+from host.config.flatten import INVALID, Item, flatten
+from host.config.model import CORE_ENTITIES, CREDENTIAL_ENTITIES, DeclarativeConfig
+from host.config.parse import ParseError, migrate_route_paths, parse_text
+from host.config.resolve import Index, assign
+from host.config.unique import check_uniqueness
+from host.config.upstreams import normalize_target
+from host.plugins.spec import PluginRegistry, PluginSpec
+from host.schema import Schema, flatten_errors, plugin_entity_schema
+from host.schema.validators import VALIDATORS, is_reference
+
+__all__ = ["load_file", "load_text", "load_data", "FIXED_TIMESTAMP", "FORMAT_VERSIONS"]
+
+#: created_at/updated_at of entities whose file does not set them (stable across reloads)
+FIXED_TIMESTAMP = 0
+FORMAT_VERSIONS = ("1.1", "2.1", "3.0")
+_META_KEYS = ("_format_version", "_transform", "_comment", "_ignore")
+_UNSUPPORTED = ("workspaces", "vaults", "key_sets", "keys", "filter_chains", "parameters")
+_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+_CREDENTIAL_PLUGINS = {etype.name: etype.plugin for etype in CREDENTIALS}
+_RECORD_KEYS = ("fields", "entity_checks", "shorthand_fields")
+
+
+def load_file(path: str | os.PathLike[str], registry: PluginRegistry) -> DeclarativeConfig:
+    """Load a YAML or JSON file; error lines start with the file's base name."""
+    source = os.path.basename(os.fspath(path))
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read file: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{source}: not valid UTF-8 (invalid byte at offset {exc.start})"]) from None
+    return load_text(text, registry, source=source)
+
+
+def load_text(text: str, registry: PluginRegistry, *, source: str = "<config>") -> DeclarativeConfig:
+    """Load a declarative configuration from JSON or YAML text."""
+    try:
+        document = parse_text(text)
+    except ParseError as exc:
+        raise ConfigError([f"{source}: {exc}"]) from None
+    return load_data(document, registry, source=source)
+
+
+def load_data(data: Any, registry: PluginRegistry, *, source: str = "<config>") -> DeclarativeConfig:
+    """Load an already parsed configuration (e.g. the body of the Admin API's ``POST /config``)."""
+    return _Loader(registry, source).load(data)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (the document is empty)"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+def _field(path: str) -> str | None:
+    if path == "@entity":
+        return None
+    return path[: -len(".@entity")] if path.endswith(".@entity") else path
+
+
+class _Loader:
+    def __init__(self, registry: PluginRegistry, source: str) -> None:
+        self.registry = registry
+        self.source = source
+        self.errors: list[str] = []
+        self.schemas: dict[int, Schema] = {}
+        self._plugin_schemas: dict[str, Schema] = {}
+
+    def top_error(self, field: str | None, message: str, entity_path: str | None = None) -> None:
+        self.errors.append(format_error(self.source, entity_path, None, field, message))
+
+    # -- steps -----------------------------------------------------------------------------
+    def load(self, data: Any) -> DeclarativeConfig:
+        if not isinstance(data, dict):
+            raise ConfigError([f"{self.source}: expected an object at the top level, got {_kind(data)}"])
+        types = catalog(frozenset(self.registry.names()))
+        transform = self._check_meta(data, types)
+        if data.get("_format_version") in ("1.1", "2.1"):
+            data = copy.deepcopy(data)
+            migrate_route_paths(data)
+        structural: list[tuple[str, str | None, str]] = []
+        items = flatten(data, types, structural)
+        for path, field, message in structural:
+            self.top_error(field, message, path or None)
+        index = Index()
+        assign(items, types, index)
+        for item in items:
+            self._validate(item)
+        check_uniqueness(items, self.schemas, index)
+        for item in items:
+            self.errors.extend(
+                format_error(self.source, item.path, item.label, field, message)
+                for field, message in item.errors
+            )
+        if self.errors:
+            raise ConfigError(self.errors)
+        self._transform(items, transform)
+        return self._build(items)
+
+    def _check_meta(self, data: dict[Any, Any], types: dict[str, EntityType]) -> bool:
+        version = data.get("_format_version")
+        if "_format_version" not in data or version is None:
+            self.top_error("_format_version", "required field missing")
+        elif not isinstance(version, str):
+            hint = ""
+            if isinstance(version, int | float) and not isinstance(version, bool):
+                hint = f' (quote it: _format_version: "{version}")'
+            self.top_error("_format_version", "expected a string" + hint)
+        elif version not in FORMAT_VERSIONS:
+            self.top_error("_format_version", "expected one of: " + ", ".join(FORMAT_VERSIONS))
+        transform = data.get("_transform", True)
+        if not isinstance(transform, bool):
+            self.top_error("_transform", "expected a boolean")
+            transform = True
+        if data.get("_comment") is not None and not isinstance(data["_comment"], str):
+            self.top_error("_comment", "expected a string")
+        if data.get("_ignore") is not None and not isinstance(data["_ignore"], list):
+            self.top_error("_ignore", "expected an array")
+        for key in data:
+            if key in _META_KEYS or key in types:
+                continue
+            message = "unknown field"
+            if key in _CREDENTIAL_PLUGINS:
+                message += f" (entities of the '{_CREDENTIAL_PLUGINS[key]}' plugin, which is not enabled)"
+            elif key in _UNSUPPORTED:
+                message += f" ('{key}' is not supported by Moongate)"
+            self.top_error(str(key), message)
+        return transform
+
+    def _schema_for(self, item: Item) -> Schema | None:
+        if item.etype.schema is not None:
+            return item.etype.schema
+        name = item.raw.get("name")
+        if name is None:
+            item.error("name", "required field missing")
+            return None
+        if not isinstance(name, str):
+            item.error("name", "expected a string")
+            return None
+        spec = self.registry.get(name)
+        if spec is None:
+            item.error("name", f"plugin '{name}' not enabled; add it to the 'plugins' configuration property")
+            return None
+        return self._plugin_schema(spec)
+
+    def _plugin_schema(self, spec: PluginSpec) -> Schema:
+        """The plugin entity schema of a spec; tolerates specs carrying a bare definition or config schema."""
+        if isinstance(spec.schema, Schema) and "name" in spec.schema.fields:
+            return spec.schema
+        cached = self._plugin_schemas.get(spec.name)
+        if cached is None:
+            if isinstance(spec.schema, Schema):  # a schema of the config record alone
+                record = {k: v for k, v in spec.schema.definition.items() if k in _RECORD_KEYS}
+                definition = {"fields": [{"config": {"type": "record", **record}}]}
+            elif isinstance(spec.schema, dict):
+                definition = spec.schema
+            else:  # no schema known: accept any config
+                definition = {"fields": [{"config": {"type": "json"}}]}
+            cached = self._plugin_schemas[spec.name] = plugin_entity_schema(spec.name, definition)
+        return cached
+
+    def _validate(self, item: Item) -> None:
+        schema = self._schema_for(item)
+        if schema is None:
+            return
+        etype = item.etype
+        payload = {k: v for k, v in item.raw.items() if k not in etype.foreign}
+        payload["id"] = item.id
+        for fk in etype.foreign:
+            if fk in item.refs:
+                ref = item.refs[fk]
+                valid = isinstance(ref, str) and ref != INVALID and _is_uuid(ref)
+                payload[fk] = None if ref is None else {"id": ref if valid else _PLACEHOLDER_ID}
+        data, errors = schema.validate(payload)
+        for path, message in flatten_errors(errors):
+            item.error(_field(path), message)
+        failed = {field for field, _ in item.errors}
+        if etype.name == "plugins":
+            self._check_scope(item, data, failed)
+        self._timestamps(item, schema, data, failed)
+        if etype.name == "targets" and "target" not in failed and isinstance(data.get("target"), str):
+            data["target"] = normalize_target(data["target"])
+        if etype.name == "ca_certificates" and not failed and not is_reference(data["cert"]):
+            data["cert_digest"] = cert_digest(data["cert"])  # before the uniqueness checks
+        item.data = data
+        self.schemas[id(item)] = schema
+
+    def _check_scope(self, item: Item, data: dict[str, Any], failed: set[str | None]) -> None:
+        spec = self.registry.get(item.raw["name"])
+        for flag, fk in (
+            (spec.no_consumer, "consumer"),
+            (spec.no_route, "route"),
+            (spec.no_service, "service"),
+        ):
+            if flag and data.get(fk) is not None and fk not in failed:
+                item.error(fk, "value must be null")
+
+    @staticmethod
+    def _timestamps(item: Item, schema: Schema, data: dict[str, Any], failed: set[str | None]) -> None:
+        """Keep the file's timestamps, else use FIXED_TIMESTAMP: never the load time."""
+        created = schema.fields.get("created_at")
+        if created is None:
+            return
+        integer = created.type == "integer"
+        fixed: int | float = FIXED_TIMESTAMP if integer else float(FIXED_TIMESTAMP)
+        if item.raw.get("created_at") is None or "created_at" in failed:
+            data["created_at"] = fixed
+        if "updated_at" in schema.fields:
+            # like Kong, updated_at is not validated: a usable value is kept, anything else ignored
+            given = item.raw.get("updated_at")
+            if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+                data["updated_at"] = int(given) if integer else given
+            else:
+                data["updated_at"] = data["created_at"]
+
+    def _transform(self, items: list[Item], transform: bool) -> None:
+        snis: dict[str, list[str]] = {}
+        for item in items:
+            data = item.data
+            assert data is not None
+            if item.entity in _CREDENTIAL_PLUGINS and transform:
+                transform_credential(item.entity, data)
+            elif item.entity == "snis":
+                snis.setdefault(data["certificate"]["id"], []).append(data["name"])
+        for item in items:
+            if item.entity == "certificates" and item.data is not None:
+                item.data["snis"] = sorted(snis.get(item.data["id"], []))
+
+    def _build(self, items: list[Item]) -> DeclarativeConfig:
+        lists: dict[str, list[dict[str, Any]]] = {name: [] for name in CORE_ENTITIES}
+        credentials: dict[str, list[dict[str, Any]]] = {name: [] for name in CREDENTIAL_ENTITIES}
+        for item in items:
+            target = lists if item.entity in lists else credentials
+            target[item.entity].append(item.data)  # type: ignore[arg-type]
+        return DeclarativeConfig(source=self.source, credentials=credentials, **lists)  # type: ignore[arg-type]
+
+
+def _is_uuid(value: str) -> bool:
+    return VALIDATORS["uuid"](value, True)[0]

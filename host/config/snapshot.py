@@ -1,0 +1,75 @@
+"""The immutable runtime view of one configuration: router, plugins, lookups.
+
+A :class:`Snapshot` is built from a validated :class:`DeclarativeConfig` and the
+plugin registry, completely, before it is swapped in; in-flight requests keep the
+snapshot they started with (``ctx.snapshot``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from host.balancer import Balancer
+from host.config.model import DeclarativeConfig
+from host.plugins.iterator import PluginIterator
+from host.plugins.spec import PluginRegistry
+from host.router import Router
+
+__all__ = ["Snapshot"]
+
+
+class Snapshot:
+    """Everything a request needs from the configuration, indexed once."""
+
+    def __init__(self, config: DeclarativeConfig, registry: PluginRegistry) -> None:
+        self.config = config
+        self.registry = registry
+        self.services: dict[str, dict[str, Any]] = {s["id"]: s for s in config.services}
+        self.routes: dict[str, dict[str, Any]] = {r["id"]: r for r in config.routes}
+        self.router = Router(config.routes, self.services)
+        self.plugins = PluginIterator(config.plugins, registry)
+        self._consumers_by_id = {c["id"]: c for c in config.consumers}
+        self._consumers_by_username = {c["username"]: c for c in config.consumers if c.get("username")}
+        self._consumers_by_custom_id = {c["custom_id"]: c for c in config.consumers if c.get("custom_id")}
+        self.upstreams: dict[str, dict[str, Any]] = {u["name"]: u for u in config.upstreams}
+        targets_by_upstream: dict[str, list[dict[str, Any]]] = {}
+        for t in config.targets:
+            targets_by_upstream.setdefault(t["upstream"]["id"], []).append(t)
+        self.balancers: dict[str, Balancer] = {
+            name: Balancer(u, targets_by_upstream.get(u["id"], [])) for name, u in self.upstreams.items()
+        }
+        self.hash = hashlib.md5(
+            orjson.dumps(_stable(config), option=orjson.OPT_SORT_KEYS), usedforsecurity=False
+        ).hexdigest()
+
+    # -- lookups used by the PDK ----------------------------------------------------------
+    def has_upstream(self, name: str) -> bool:
+        return name in self.upstreams
+
+    def consumer_by_id(self, consumer_id: str) -> dict[str, Any] | None:
+        return self._consumers_by_id.get(consumer_id)
+
+    def consumer_by_username(self, username: str) -> dict[str, Any] | None:
+        return self._consumers_by_username.get(username)
+
+    def consumer_by_custom_id(self, custom_id: str) -> dict[str, Any] | None:
+        return self._consumers_by_custom_id.get(custom_id)
+
+    def credentials(self, entity: str) -> list[dict[str, Any]]:
+        return self.config.credentials.get(entity, [])
+
+
+def _stable(config: DeclarativeConfig) -> dict[str, Any]:
+    data = {
+        "services": config.services,
+        "routes": config.routes,
+        "consumers": config.consumers,
+        "plugins": config.plugins,
+        "upstreams": config.upstreams,
+        "targets": config.targets,
+        "credentials": config.credentials,
+    }
+    return orjson.loads(orjson.dumps(data, default=str))
