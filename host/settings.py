@@ -41,7 +41,7 @@ class Settings:
     """The gateway's settings (Kong names where Kong has the setting)."""
 
     proxy_listen: str = "0.0.0.0:8000"
-    status_listen: str = "127.0.0.1:8100"
+    status_listen: str = "127.0.0.1:8007"
     admin_listen: str = "127.0.0.1:8001"
     declarative_config: str | None = None
     database: str = "off"

@@ -1,0 +1,254 @@
+"""The benchmark: one run, several rows, ratios against nginx measured in the same run.
+
+Each row runs wrk for ``--seconds`` (default 10) against a target on 127.0.0.1, with the
+proxy under test pinned to core 0 and wrk plus the upstream pinned to core 1.  The main
+figure is the CPU time per request of the proxy process (utime + stime from /proc, the
+most stable figure on a shared machine), with requests/s and p50/p99 latency.
+
+    python -m bench.run [--seconds 10] [--rows a,b] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_PLUGINS = ROOT / "bench" / "plugins"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+GATEWAY_CORE = "0"
+LOAD_CORE = "1"
+
+
+@dataclass
+class Row:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us: float
+    requests: int
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+
+def run_wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float, float, int]:
+    cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    return requests, rps, p50, p99, errors
+
+
+def measure(name: str, url: str, pids: list[int], seconds: int, connections: int) -> Row:
+    run_wrk(url, 2, connections)  # warm-up: pools, caches, JIT
+    before = cpu_ticks(pids)
+    requests, rps, p50, p99, errors = run_wrk(url, seconds, connections)
+    after = cpu_ticks(pids)
+    cpu_us = (after - before) / CLK_TCK * 1e6 / max(requests, 1)
+    return Row(name, rps, p50, p99, cpu_us, requests, errors)
+
+
+class Procs:
+    """Processes started by the benchmark, all stopped at the end."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, cmd: list[str], core: str, **kw: object) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(["taskset", "-c", core, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                self.stop(proc)
+
+
+NGINX_UPSTREAM = """
+worker_processes 1; daemon off; pid {tmp}/up.pid; error_log {tmp}/up-error.log;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 100000;
+  server {{ listen 127.0.0.1:{port}; location / {{ default_type text/plain; return 200 "hello world\\n"; }} }} }}
+"""
+
+NGINX_PROXY = """
+worker_processes 1; daemon off; pid {tmp}/proxy.pid; error_log {tmp}/proxy-error.log;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 100000;
+  upstream up {{ server 127.0.0.1:{up}; keepalive 128; }}
+  server {{ listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}
+"""
+
+
+def start_nginx(procs: Procs, template: str, tmp: Path, name: str, core: str, **values: object) -> subprocess.Popen[bytes]:
+    conf = tmp / f"{name}.conf"
+    conf.write_text(template.format(tmp=tmp, **values))
+    return procs.start(["nginx", "-c", str(conf), "-p", str(tmp)], core)
+
+
+def gateway_config(upstream_port: int, routes: int, plugins: list[str]) -> dict[str, object]:
+    route_list = [{"name": f"r{i}", "paths": [f"/r{i}"]} for i in range(routes - 1)]
+    route_list.append({"name": "bench", "paths": ["/"]})
+    return {
+        "_format_version": "3.0",
+        "services": [
+            {
+                "name": "bench",
+                "url": f"http://127.0.0.1:{upstream_port}",
+                "routes": route_list,
+                "plugins": [{"name": p} for p in plugins],
+            }
+        ],
+    }
+
+
+def start_gateway(procs: Procs, tmp: Path, name: str, config: dict[str, object], extra: list[str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    path = tmp / f"{name}.yml"
+    path.write_text(yaml.safe_dump(config))
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "host.cli", "start", "-c", str(path), "--proxy-listen", f"127.0.0.1:{port}",
+        "--status-listen", "off", "--log-level", "error", "--plugins-dir", str(BENCH_PLUGINS), *(extra or []),
+    ]
+    proc = procs.start(cmd, GATEWAY_CORE, cwd=str(ROOT))
+    wait_port(port)
+    return proc, port
+
+
+ROWS = ["upstream", "nginx", "moongate", "moongate-3-plugins", "moongate-10-routes", "moongate-1000-routes"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--json", dest="json_out")
+    args = parser.parse_args(argv)
+    for tool in ("wrk", "nginx", "taskset"):
+        if shutil.which(tool) is None:
+            print(f"bench: {tool} is missing (make bench installs wrk and nginx with apt)", file=sys.stderr)
+            return 2
+    wanted = args.rows.split(",")
+    procs = Procs()
+    rows: list[Row] = []
+    tmp = Path(tempfile.mkdtemp(prefix="moongate-bench-"))
+    try:
+        up_port = free_port()
+        upstream = start_nginx(procs, NGINX_UPSTREAM, tmp, "upstream", LOAD_CORE, port=up_port)
+        wait_port(up_port)
+        up_pids = [upstream.pid, *children(upstream.pid)]
+        if "upstream" in wanted:
+            rows.append(measure("upstream (nginx, direct)", f"http://127.0.0.1:{up_port}/", up_pids, args.seconds, args.connections))
+        if "nginx" in wanted:
+            port = free_port()
+            proxy = start_nginx(procs, NGINX_PROXY, tmp, "proxy", GATEWAY_CORE, port=port, up=up_port)
+            wait_port(port)
+            rows.append(measure("nginx proxy_pass (1 worker)", f"http://127.0.0.1:{port}/", [proxy.pid, *children(proxy.pid)], args.seconds, args.connections))
+            procs.stop(proxy)
+        gateways = {
+            "moongate": ("moongate, no plugins", 1, []),
+            "moongate-3-plugins": ("moongate, 3 Python plugins", 1, ["bench-header-echo", "bench-upstream-header", "bench-shared"]),
+            "moongate-10-routes": ("moongate, 10 routes", 10, []),
+            "moongate-1000-routes": ("moongate, 1000 routes", 1000, []),
+        }
+        for key, (label, nroutes, plugins) in gateways.items():
+            if key not in wanted:
+                continue
+            proc, port = start_gateway(procs, tmp, key, gateway_config(up_port, nroutes, plugins))
+            rows.append(measure(label, f"http://127.0.0.1:{port}/", [proc.pid], args.seconds, args.connections))
+            procs.stop(proc)
+    finally:
+        procs.stop_all()
+    print_table(rows)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps([asdict(r) for r in rows], indent=2))
+    return 0
+
+
+def print_table(rows: list[Row]) -> None:
+    base = next((r for r in rows if r.name.startswith("nginx")), None)
+    nop = next((r for r in rows if r.name == "moongate, no plugins"), None)
+    header = f"{'row':34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10} {'rps/nginx':>9} {'CPU/nginx':>9} {'CPU/no-plugins':>14} {'errors':>6}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        rps_ratio = f"{r.rps / base.rps:.2f}" if base else "-"
+        cpu_ratio = f"{r.cpu_us / base.cpu_us:.1f}" if base and base.cpu_us else "-"
+        nop_ratio = f"{r.cpu_us / nop.cpu_us:.2f}" if nop and nop.cpu_us and r.name.startswith("moongate") else "-"
+        print(f"{r.name:34} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.cpu_us:10.1f} {rps_ratio:>9} {cpu_ratio:>9} {nop_ratio:>14} {r.errors:6d}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Send the (possibly plugin-edited) request to the upstream, with retries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from host.proxy.headers import add_forwarded_headers, build_request_head
+from host.proxy.upstream_client import (
+    UpstreamClient,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from host.context import Context
+    from host.proxy.body import RequestBody
+
+__all__ = ["forward", "NoTargetError"]
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+_DEFAULT_PORTS = {("http", 80), ("https", 443), ("grpc", 80), ("grpcs", 443)}
+
+
+class NoTargetError(Exception):
+    """The service points at an upstream with no usable target."""
+
+
+def _host_header(ctx: Context, host: str, port: int) -> str:
+    if ctx.route is not None and ctx.route.get("preserve_host"):
+        original = ctx.headers.get("Host")
+        if original:
+            return original
+    if ctx.upstream_host_header:
+        return ctx.upstream_host_header
+    if ctx.upstream_name is not None:
+        upstream = ctx.snapshot.upstreams.get(ctx.upstream_name)  # type: ignore[union-attr]
+        if upstream and upstream.get("host_header"):
+            return upstream["host_header"]
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    if (ctx.upstream_scheme, port) in _DEFAULT_PORTS:
+        return host
+    return f"{host}:{port}"
+
+
+def _pick(ctx: Context, tried: set[tuple[str, int]]) -> tuple[str, int]:
+    if ctx.upstream_name is None:
+        return ctx.upstream_host, ctx.upstream_port
+    balancer = ctx.snapshot.balancers.get(ctx.upstream_name)  # type: ignore[union-attr]
+    addr = balancer.pick(ctx, tried) if balancer is not None else None
+    if addr is None:
+        raise NoTargetError("failure to get a peer from the ring-balancer")
+    return addr
+
+
+async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, target: str) -> UpstreamResponse:
+    """Send the request upstream and return the response head; raises UpstreamError.
+
+    Connection failures (and failures before any byte was sent) are retried up to
+    ``ctx.retries`` times on the next target; failures after the request was sent
+    are retried only for idempotent methods with a replayable body (nginx's
+    ``proxy_next_upstream error timeout``).
+    """
+    method = ctx.upstream_method or ctx.method
+    headers = ctx.upstream_headers
+    assert headers is not None
+    add_forwarded_headers(ctx, headers)
+
+    payload: bytes | AsyncIterator[bytes] | None
+    chunked = False
+    if ctx.upstream_body is not None:
+        payload = ctx.upstream_body
+        framing = f"Content-Length: {len(payload)}\r\n" if payload or method not in ("GET", "HEAD") else ""
+    elif ctx.body is not None:
+        payload = ctx.body
+        framing = f"Content-Length: {len(payload)}\r\n" if body.has_body else ""
+    elif body.has_body:
+        payload = body.stream(ctx)
+        if body.length is not None:
+            framing = f"Content-Length: {body.length}\r\n"
+        else:
+            framing = "Transfer-Encoding: chunked\r\n"
+            chunked = True
+    else:
+        payload = None
+        framing = ""
+    replayable = not hasattr(payload, "__aiter__")
+
+    connect_timeout = ctx.connect_timeout / 1000
+    write_timeout = ctx.write_timeout / 1000
+    read_timeout = ctx.read_timeout / 1000
+    tls = ctx.upstream_scheme == "https"
+    tried: set[tuple[str, int]] = set()
+    attempts = 1 + max(0, ctx.retries)
+    last: UpstreamError | None = None
+    for _attempt in range(attempts):
+        host, port = _pick(ctx, tried)
+        tried.add((host, port))
+        head = build_request_head(method, target, _host_header(ctx, host, port), headers, framing)
+        started = time.perf_counter()
+        ctx.t_upstream_start = started
+        try_info = {"ip": host, "port": port, "balancer_latency": 0}
+        ctx.tries.append(try_info)
+        try:
+            resp = await client.request(
+                host,
+                port,
+                head,
+                payload,
+                tls=tls,
+                server_hostname=host,
+                connect_timeout=connect_timeout,
+                write_timeout=write_timeout,
+                read_timeout=read_timeout,
+                head_only=method == "HEAD",
+                chunked=chunked,
+            )
+        except UpstreamError as exc:
+            try_info["state"] = "failed"
+            try_info["code"] = 504 if isinstance(exc, UpstreamTimeout) else 502
+            last = exc
+            retry = isinstance(exc, UpstreamConnectError) or (
+                isinstance(exc, UpstreamTimeout) and exc.stage == "connect"
+            )
+            if not retry and not exc.sent:
+                retry = True
+            if not retry and method in _IDEMPOTENT and replayable:
+                retry = True
+            if not retry or (not replayable and exc.sent):
+                raise
+            continue
+        ctx.t_upstream_headers = time.perf_counter()
+        return resp
+    assert last is not None
+    raise last

@@ -1,0 +1,245 @@
+"""One proxied request, from the client's request line to the log phase."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from host.context import Context, ResponseSource, use_context
+from host.plugins.runner import PhaseRunner, PluginError, log_plugin_error
+from host.proxy.body import RequestBody
+from host.proxy.forward import NoTargetError, forward
+from host.proxy.headers import filter_response_headers, upstream_request_headers
+from host.proxy.respond import kong_error, send_response, send_upstream_response
+from host.proxy.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
+from host.router import normalize_path
+from pdk.nginx import STATS
+from pdk.phases import Phase
+
+if TYPE_CHECKING:  # pragma: no cover
+    from host.config.snapshot import Snapshot
+    from host.settings import Settings
+
+__all__ = ["ProxyHandler"]
+
+log = logging.getLogger("moongate.proxy")
+_getrandbits = random.getrandbits
+
+
+class ProxyHandler:
+    """The aiohttp low-level handler of the proxy listener.
+
+    ``snapshot`` is replaced atomically on reload; each request keeps the one it
+    started with.
+    """
+
+    def __init__(self, snapshot: Snapshot, settings: Settings, client: UpstreamClient, runner: PhaseRunner) -> None:
+        self.snapshot = snapshot
+        self.settings = settings
+        self.client = client
+        self.runner = runner
+        self.log_tasks: set[asyncio.Task[None]] = set()
+
+    # -- request set-up ------------------------------------------------------------------
+    def _context(self, request: web.BaseRequest) -> Context:
+        ctx = Context(self.snapshot, self.settings)
+        ctx.request_id = f"{_getrandbits(128):032x}"
+        ctx.method = request.method
+        transport = request.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        sock = transport.get_extra_info("sockname") if transport is not None else None
+        ctx.peer_ip = peer[0] if peer else ""
+        ctx.peer_port = peer[1] if peer else 0
+        ctx.port = sock[1] if sock else 0
+        ctx.scheme = "https" if transport is not None and transport.get_extra_info("sslcontext") else "http"
+        headers = request.headers
+        ctx.headers = headers
+        host = headers.get("Host", "")
+        ctx.host = (host.rpartition(":")[0] if host.count(":") == 1 else host).lower() or (sock[0] if sock else "")
+        version = request.version
+        ctx.http_version = version[0] + version[1] / 10
+        raw = request.raw_path
+        path, sep, query = raw.partition("?")
+        ctx.request_uri = raw
+        ctx.raw_path = path
+        ctx.raw_query = query
+        ctx.path = normalize_path(path)
+        ctx.client_ip = self._real_ip(ctx, headers)
+        ctx.upstream_headers = upstream_request_headers(headers)
+        return ctx
+
+    def _real_ip(self, ctx: Context, headers: Any) -> str:
+        settings = self.settings
+        if settings.trusted_ips and settings.is_trusted(ctx.peer_ip):
+            value = headers.get(settings.real_ip_header)
+            if value:
+                parts = [p.strip() for p in value.split(",") if p.strip()]
+                if parts:
+                    if not settings.real_ip_recursive:
+                        return parts[-1]
+                    for candidate in reversed(parts):
+                        if not settings.is_trusted(candidate):
+                            return candidate
+                    return parts[0]
+        return ctx.peer_ip
+
+    # -- the request -----------------------------------------------------------------------
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        STATS["total_requests"] += 1
+        ctx = self._context(request)
+        use_context(ctx)
+        body = RequestBody(request)
+        runner = self.runner
+        resp: web.StreamResponse | None = None
+        try:
+            resp = await self._process(ctx, request, body, runner)
+        except PluginError as err:
+            log_plugin_error(ctx, err)
+            resp = await self._fail(ctx, request, 500)
+        except ConnectionError:
+            # the client went away mid-response; the upstream connection is already released
+            resp = web.Response(status=499)
+        except Exception:  # noqa: BLE001 - the worker must keep serving
+            log.exception("unexpected error while proxying request %s", ctx.request_id)
+            resp = await self._fail(ctx, request, 500)
+        finally:
+            ctx.t_end = time.perf_counter()
+            if runner.has_phase(ctx, "log"):
+                task = asyncio.get_running_loop().create_task(self._log_phase(ctx))
+                self.log_tasks.add(task)
+                task.add_done_callback(self.log_tasks.discard)
+        return resp  # type: ignore[return-value]
+
+    async def _fail(self, ctx: Context, request: web.BaseRequest, status: int) -> web.StreamResponse:
+        """An unexpected error: a 500 if nothing was sent yet, otherwise drop the connection."""
+        if ctx.headers_sent:
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)  # never written: the transport is closed
+        ctx.response_headers = CIMultiDict()
+        kong_error(ctx, status, "An unexpected error occurred")
+        ctx.response_source = ResponseSource.ERROR
+        return await send_response(ctx, request, self.runner, filters=False)
+
+    async def _process(
+        self, ctx: Context, request: web.BaseRequest, body: RequestBody, runner: PhaseRunner
+    ) -> web.StreamResponse:
+        snapshot = ctx.snapshot
+        assert snapshot is not None
+        settings = self.settings
+        if snapshot.plugins.globals_for("rewrite"):
+            await body.buffer(ctx, settings.client_body_buffer_size)
+            await runner.rewrite(ctx)
+            if ctx.exited:
+                return await send_response(ctx, request, runner)
+
+        match = snapshot.router.match(ctx.method, ctx.headers.get("Host", ""), ctx.path, ctx.headers, ctx.port, ctx.scheme)
+        ctx.phase = Phase.access
+        if match is None:
+            kong_error(ctx, 404, "no Route matched with those values")
+            return await send_response(ctx, request, runner)
+        route = match.route
+        service = match.service
+        ctx.router_match = match
+        ctx.route = route
+        ctx.service = service
+        ctx.uri_captures = match.uri_captures
+        redirect = self._protocol_redirect(ctx, route)
+        if redirect is not None:
+            return await send_response(ctx, request, runner)
+        if service is None:
+            kong_error(ctx, 503, "no Service found with those values")
+            return await send_response(ctx, request, runner)
+        self._prepare_upstream(ctx, service)
+
+        candidates = snapshot.plugins.plan(route["id"], service["id"])
+        if candidates:
+            await body.buffer(ctx, settings.client_body_buffer_size)
+            await runner.access(ctx, candidates)
+            if ctx.exited:
+                return await send_response(ctx, request, runner)
+        else:
+            ctx.extra["access_ran"] = True
+
+        target = self._upstream_target(ctx, match)
+        ctx.extra["upstream_uri"] = target
+        ctx.response_source = ResponseSource.SERVICE
+        try:
+            upstream = await forward(ctx, self.client, body, target)
+        except NoTargetError as exc:
+            kong_error(ctx, 503, str(exc))
+            return await send_response(ctx, request, runner)
+        except UpstreamTimeout as exc:
+            log.error("upstream timed out (%s) for request %s", exc, ctx.request_id)
+            kong_error(ctx, 504, "The upstream server is timing out")
+            return await send_response(ctx, request, runner)
+        except UpstreamError as exc:
+            log.error("upstream failed (%s) for request %s", exc, ctx.request_id)
+            kong_error(ctx, 502, "An invalid response was received from the upstream server")
+            return await send_response(ctx, request, runner)
+        headers = filter_response_headers(upstream.raw_headers, ctx.headers.get("TE"))
+        ctx.service_status = upstream.status
+        ctx.service_headers = headers
+        ctx.status = upstream.status
+        pre_set = ctx.response_headers
+        ctx.response_headers = headers.copy() if pre_set or runner.filters(ctx, "header_filter") else headers
+        if pre_set:
+            for name in set(pre_set.keys()):
+                ctx.response_headers.popall(name, None)
+            ctx.response_headers.extend(pre_set)
+        return await send_upstream_response(ctx, request, runner, upstream)
+
+    def _protocol_redirect(self, ctx: Context, route: dict[str, Any]) -> bool | None:
+        protocols = route.get("protocols") or ()
+        if "https" in protocols and "http" not in protocols:
+            forwarded = ctx.scheme
+            if self.settings.is_trusted(ctx.peer_ip):
+                forwarded = (ctx.headers.get("X-Forwarded-Proto") or ctx.scheme).lower()
+            if forwarded != "https":
+                code = route.get("https_redirect_status_code") or 426
+                if code == 426:
+                    kong_error(ctx, 426, "Please use HTTPS protocol", {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"})
+                else:
+                    ctx.status = code
+                    ctx.response_headers["Location"] = f"https://{ctx.host}{ctx.request_uri}"
+                    ctx.exit_body = b""
+                    ctx.exited = True
+                    ctx.response_source = ResponseSource.EXIT
+                return True
+        return None
+
+    def _prepare_upstream(self, ctx: Context, service: dict[str, Any]) -> None:
+        ctx.upstream_scheme = service.get("protocol") or "http"
+        host = service["host"]
+        if ctx.snapshot.has_upstream(host):  # type: ignore[union-attr]
+            ctx.upstream_name = host
+        ctx.upstream_host = host
+        ctx.upstream_port = service.get("port") or (443 if ctx.upstream_scheme == "https" else 80)
+        ctx.connect_timeout = service.get("connect_timeout") or 60000
+        ctx.write_timeout = service.get("write_timeout") or 60000
+        ctx.read_timeout = service.get("read_timeout") or 60000
+        retries = service.get("retries")
+        ctx.retries = 5 if retries is None else retries
+
+    def _upstream_target(self, ctx: Context, match: Any) -> str:
+        ctx.stripped_prefix = match.stripped_prefix
+        path = ctx.upstream_path
+        if path is None:
+            path = match.upstream_path(ctx.path)
+        query = ctx.raw_query if ctx.upstream_query is None else ctx.upstream_query
+        if query or (ctx.upstream_query is None and "?" in ctx.request_uri):
+            return f"{path}?{query}"
+        return path
+
+    async def _log_phase(self, ctx: Context) -> None:
+        use_context(ctx)
+        try:
+            await self.runner.log(ctx)
+        except Exception:  # noqa: BLE001
+            log.exception("log phase failed for request %s", ctx.request_id)
