@@ -9,8 +9,9 @@ and whose name is:
   group; credentials: their key or username);
 * otherwise the endpoint key when it is set (service, route or upstream name,
   consumer username, SNI name);
-* otherwise (Moongate; Kong uses a random UUID) a digest of the entity's own
-  fields without its secrets, prefixed with the parent's id when nested.
+* otherwise (Moongate; Kong uses a random UUID) the entity's own fields without
+  its secrets, references included as ids; identical entities are numbered in
+  file order (``#1``, ``#2``).
 
 Moongate differs from Kong in one detail: foreign keys in a cache key are always
 the referenced entity's **id** (Kong uses the string written in the file), so a
@@ -46,10 +47,8 @@ def cache_key_name(entity: str, parts: list[str]) -> str:
     return ":".join([entity, "*", *parts])
 
 
-def content_key_name(
-    entity: str, parent_id: str | None, fields: dict[str, Any], secret: tuple[str, ...]
-) -> str:
-    """A name derived from the entity's own (non-secret) fields, for entities without a natural key."""
+def content_key_name(entity: str, fields: dict[str, Any], secret: tuple[str, ...]) -> str:
+    """A name derived from the entity's own non-secret fields (references as ids), for entities without a natural key."""
     public = {k: v for k, v in fields.items() if k not in secret and k != "id"}
     canonical = json.dumps(public, sort_keys=True, separators=(",", ":"), default=str)
-    return f"{entity}#{parent_id or ''}#{canonical}"
+    return f"{entity}#{canonical}"

@@ -116,7 +116,7 @@ def assign(items: list[Item], types: dict[str, EntityType], index: Index) -> Non
             else:
                 natural = _natural_name(item)
                 if natural is None:
-                    key = content_key_name(name, None, _content_fields(item), etype.secret)
+                    key = content_key_name(name, _content_fields(item), etype.secret)
                     count = used.get(key, 0)
                     used[key] = count + 1
                     natural = key if count == 0 else f"{key}#{count}"

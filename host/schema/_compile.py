@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.schema.entity_checks import CHECKERS, EntityCheck, compile_check
+from host.schema.entity_checks import EntityCheck, compile_check
 from host.schema.lua_pattern import LuaPatternError, compile_lua_pattern
 from host.schema.messages import MISSING, SchemaDefinitionError
 from host.schema.validators import VALIDATOR_ORDER, VALIDATOR_TYPES
@@ -126,7 +126,9 @@ class RecordDef:
             return self.fields
         merged = self._merged.get(id(sub))
         if merged is None:
-            merged = self._merged[id(sub)] = {name: sub.fields.get(name, fdef) for name, fdef in self.fields.items()}
+            merged = self._merged[id(sub)] = {
+                name: sub.fields.get(name, fdef) for name, fdef in self.fields.items()
+            }
         return merged
 
     def resolve(self, dotted: str, sub: RecordDef | None = None) -> FieldDef | None:
@@ -380,6 +382,3 @@ def _path_setter(target: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
         return out
 
     return func
-
-
-assert set(CHECKERS)  # entity checkers are registered at import

@@ -67,10 +67,13 @@ def _record_to_kong(record: RecordDef, names: list[str] | None) -> dict[str, Any
 
 
 def to_kong(schema: Schema) -> dict[str, Any]:
-    """``{"fields": [...], "entity_checks": [...]}`` as Kong's Admin API returns it."""
+    """``{"fields": [...], "entity_checks": [...]}`` as Kong's Admin API returns it.
+
+    As in Kong, the top level has only these two keys; nested records also show
+    their ``entity_checks`` and ``shorthand_fields``.
+    """
     out = _record_to_kong(schema.record, schema.export_fields)
-    out.setdefault("entity_checks", [])
-    return out
+    return {"fields": out["fields"], "entity_checks": out.get("entity_checks", [])}
 
 
 # -- JSON Schema -----------------------------------------------------------------------------

@@ -46,29 +46,50 @@ def test_url_shorthand_null_does_nothing() -> None:
 
 
 def test_url_wins_over_explicit_fields(registry: PluginRegistry) -> None:
-    config = load(registry, services=[{"name": "s", "host": "other", "port": 1, "url": "https://example.com/api"}])
+    config = load(
+        registry, services=[{"name": "s", "host": "other", "port": 1, "url": "https://example.com/api"}]
+    )
     service = config.services[0]
-    assert (service["protocol"], service["host"], service["port"], service["path"]) == ("https", "example.com", 443, "/api")
+    assert (service["protocol"], service["host"], service["port"], service["path"]) == (
+        "https",
+        "example.com",
+        443,
+        "/api",
+    )
 
 
 def test_https_service_without_port_keeps_port_80_like_kong(registry: PluginRegistry) -> None:
-    assert load(registry, services=[{"name": "s", "protocol": "https", "host": "h"}]).services[0]["port"] == 80
+    assert (
+        load(registry, services=[{"name": "s", "protocol": "https", "host": "h"}]).services[0]["port"] == 80
+    )
 
 
 class TestUpstreams:
     def test_least_connections_resets_hash_on(self, registry: PluginRegistry) -> None:
         config = load(registry, upstreams=[{"name": "u", "algorithm": "least-connections", "hash_on": "ip"}])
-        assert (config.upstreams[0]["algorithm"], config.upstreams[0]["hash_on"]) == ("least-connections", "none")
+        assert (config.upstreams[0]["algorithm"], config.upstreams[0]["hash_on"]) == (
+            "least-connections",
+            "none",
+        )
 
     def test_hash_on_selects_consistent_hashing(self, registry: PluginRegistry) -> None:
         config = load(registry, upstreams=[{"name": "u", "hash_on": "ip"}, {"name": "v", "hash_on": "none"}])
-        assert [(u["algorithm"], u["hash_on"]) for u in config.upstreams] == [("consistent-hashing", "ip"), ("round-robin", "none")]
+        assert [(u["algorithm"], u["hash_on"]) for u in config.upstreams] == [
+            ("consistent-hashing", "ip"),
+            ("round-robin", "none"),
+        ]
 
     def test_hash_rules(self, registry: PluginRegistry) -> None:
         upstreams = [
             {"name": "a", "hash_on": "header"},
             {"name": "b", "hash_on": "ip", "hash_fallback": "ip"},
-            {"name": "c", "hash_on": "header", "hash_on_header": "x-a", "hash_fallback": "header", "hash_fallback_header": "x-a"},
+            {
+                "name": "c",
+                "hash_on": "header",
+                "hash_on_header": "x-a",
+                "hash_fallback": "header",
+                "hash_fallback_header": "x-a",
+            },
             {"name": "10.0.0.1"},
             {"name": "u:80"},
         ]
@@ -83,7 +104,10 @@ class TestUpstreams:
         ]
 
     def test_healthcheck_values_are_checked(self, registry: PluginRegistry) -> None:
-        upstream = {"name": "u", "healthchecks": {"active": {"healthy": {"http_statuses": [99]}, "type": "udp"}, "threshold": 101}}
+        upstream = {
+            "name": "u",
+            "healthchecks": {"active": {"healthy": {"http_statuses": [99]}, "type": "udp"}, "threshold": 101},
+        }
         assert errors(registry, upstreams=[upstream]) == [
             "kong.yml: upstreams[0] (name=u): healthchecks.active.type: expected one of: tcp, http, https, grpc, grpcs",
             "kong.yml: upstreams[0] (name=u): healthchecks.active.healthy.http_statuses[0]: value should be between 100 and 999",
@@ -91,8 +115,14 @@ class TestUpstreams:
         ]
 
     def test_ipv6_targets_are_expanded(self, registry: PluginRegistry) -> None:
-        config = load(registry, upstreams=[{"name": "u", "targets": [{"target": "[::1]:9000"}, {"target": "010.1.2.3"}]}])
-        assert [t["target"] for t in config.targets] == ["[0000:0000:0000:0000:0000:0000:0000:0001]:9000", "10.1.2.3:8000"]
+        config = load(
+            registry,
+            upstreams=[{"name": "u", "targets": [{"target": "[::1]:9000"}, {"target": "010.1.2.3"}]}],
+        )
+        assert [t["target"] for t in config.targets] == [
+            "[0000:0000:0000:0000:0000:0000:0000:0001]:9000",
+            "10.1.2.3:8000",
+        ]
 
 
 class TestStreamAndGrpcRoutes:
@@ -100,7 +130,15 @@ class TestStreamAndGrpcRoutes:
         config = load(
             registry,
             services=[{"name": "s", "url": "tcp://backend:9000"}],
-            routes=[{"name": "r", "service": "s", "protocols": ["tcp"], "destinations": [{"port": 9000}], "sources": [{"ip": "10.0.0.0/8"}]}],
+            routes=[
+                {
+                    "name": "r",
+                    "service": "s",
+                    "protocols": ["tcp"],
+                    "destinations": [{"port": 9000}],
+                    "sources": [{"ip": "10.0.0.0/8"}],
+                }
+            ],
         )
         assert config.routes[0]["destinations"] == [{"ip": None, "port": 9000}]
         assert config.routes[0]["sources"] == [{"ip": "10.0.0.0/8", "port": None}]
@@ -126,23 +164,42 @@ class TestPluginSpecSchemas:
     """The loader copes with specs whose schema is not (yet) a plugin entity Schema."""
 
     def _registry(self, schema: Any) -> PluginRegistry:
-        return PluginRegistry([PluginSpec(name="p", version="1.0.0", priority=1, language="lua", source="p/schema.lua", schema=schema)])
+        return PluginRegistry(
+            [
+                PluginSpec(
+                    name="p",
+                    version="1.0.0",
+                    priority=1,
+                    language="lua",
+                    source="p/schema.lua",
+                    schema=schema,
+                )
+            ]
+        )
 
     def test_bare_definition(self) -> None:
-        registry = self._registry({"fields": [{"config": {"type": "record", "fields": [{"n": {"type": "integer", "default": 3}}]}}]})
+        registry = self._registry(
+            {"fields": [{"config": {"type": "record", "fields": [{"n": {"type": "integer", "default": 3}}]}}]}
+        )
         assert load(registry, plugins=[{"name": "p"}]).plugins[0]["config"] == {"n": 3}
 
     def test_config_only_schema(self) -> None:
         registry = self._registry(Schema({"fields": [{"n": {"type": "integer", "default": 3}}]}))
         assert load(registry, plugins=[{"name": "p", "config": {"n": 4}}]).plugins[0]["config"] == {"n": 4}
-        assert errors(registry, plugins=[{"name": "p", "config": {"n": "x"}}]) == ["kong.yml: plugins[0] (name=p): config.n: expected an integer"]
+        assert errors(registry, plugins=[{"name": "p", "config": {"n": "x"}}]) == [
+            "kong.yml: plugins[0] (name=p): config.n: expected an integer"
+        ]
 
     def test_no_schema_accepts_any_config(self) -> None:
         registry = self._registry(None)
-        assert load(registry, plugins=[{"name": "p", "config": {"anything": [1]}}]).plugins[0]["config"] == {"anything": [1]}
+        assert load(registry, plugins=[{"name": "p", "config": {"anything": [1]}}]).plugins[0]["config"] == {
+            "anything": [1]
+        }
 
 
 def test_identical_ca_certificates_are_duplicates(registry: PluginRegistry) -> None:
     ca, _ = make_cert("Dup CA", ca=True)
     (line,) = errors(registry, ca_certificates=[{"cert": ca}, {"cert": ca}])
-    assert line.startswith("kong.yml: ca_certificates[1]: uniqueness violation: 'ca_certificates' entity with cert_digest set to '")
+    assert line.startswith(
+        "kong.yml: ca_certificates[1]: uniqueness violation: 'ca_certificates' entity with cert_digest set to '"
+    )

@@ -328,7 +328,10 @@ services:
 upstreams: [{name: u, targets: [{target: "10.0.0.1", created_at: 1700000000.5}]}]
 """
     config = load_text(text, registry)
-    assert [(s["created_at"], s["updated_at"]) for s in config.services] == [(1700000000, 1700000500), (1700000000, 1700000000)]
+    assert [(s["created_at"], s["updated_at"]) for s in config.services] == [
+        (1700000000, 1700000500),
+        (1700000000, 1700000000),
+    ]
     assert isinstance(config.services[0]["updated_at"], int)
     assert (config.targets[0]["created_at"], config.targets[0]["updated_at"]) == (1700000000.5, 1700000000.5)
 
@@ -337,5 +340,11 @@ def test_invalid_timestamps_are_reported(registry: PluginRegistry) -> None:
     from host.config import ConfigError
 
     with pytest.raises(ConfigError) as info:
-        load_text('_format_version: "3.0"\nconsumers: [{username: a, created_at: -5}]\n', registry, source="kong.yml")
-    assert info.value.errors == ["kong.yml: consumers[0] (username=a): created_at: expected a valid timestamp"]
+        load_text(
+            '_format_version: "3.0"\nconsumers: [{username: a, created_at: -5}]\n',
+            registry,
+            source="kong.yml",
+        )
+    assert info.value.errors == [
+        "kong.yml: consumers[0] (username=a): created_at: expected a valid timestamp"
+    ]

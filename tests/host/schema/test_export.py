@@ -169,3 +169,13 @@ def test_json_schema_of_lua_patterns_and_nullability() -> None:
     assert not v.is_valid({"version": "1..2"})
     assert not v.is_valid({"version": "x"})
     assert not v.is_valid({"version": "1.0", "only": "x"})
+
+
+def test_core_entity_export_has_only_fields_and_entity_checks() -> None:
+    from host.config.entities import SERVICES
+
+    out = SERVICES.schema.to_kong()
+    assert set(out) == {"fields", "entity_checks"}
+    names = [next(iter(f)) for f in out["fields"]]
+    assert names[:6] == ["id", "created_at", "updated_at", "name", "retries", "protocol"]
+    json.dumps(out)
