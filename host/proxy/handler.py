@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -32,6 +33,15 @@ log = logging.getLogger("moongate.proxy")
 _getrandbits = random.getrandbits
 
 
+def _connection_info(transport: Any) -> tuple[str, int, str, int, str]:
+    if transport is None:
+        return ("", 0, "", 0, "http")
+    peer = transport.get_extra_info("peername") or ("", 0)
+    sock = transport.get_extra_info("sockname") or ("", 0)
+    scheme = "https" if transport.get_extra_info("sslcontext") else "http"
+    return (peer[0], peer[1], sock[0], sock[1], scheme)
+
+
 class ProxyHandler:
     """The aiohttp low-level handler of the proxy listener.
 
@@ -45,6 +55,8 @@ class ProxyHandler:
         self.client = client
         self.runner = runner
         self.log_tasks: set[asyncio.Task[None]] = set()
+        #: per-connection facts (peer, local address, scheme), looked up once per connection
+        self._conn_info: weakref.WeakKeyDictionary[Any, tuple[str, int, str, int, str]] = weakref.WeakKeyDictionary()
 
     # -- request set-up ------------------------------------------------------------------
     def _context(self, request: web.BaseRequest) -> Context:
@@ -52,16 +64,16 @@ class ProxyHandler:
         ctx.request_id = f"{_getrandbits(128):032x}"
         ctx.method = request.method
         transport = request.transport
-        peer = transport.get_extra_info("peername") if transport is not None else None
-        sock = transport.get_extra_info("sockname") if transport is not None else None
-        ctx.peer_ip = peer[0] if peer else ""
-        ctx.peer_port = peer[1] if peer else 0
-        ctx.port = sock[1] if sock else 0
-        ctx.scheme = "https" if transport is not None and transport.get_extra_info("sslcontext") else "http"
+        info = self._conn_info.get(transport)
+        if info is None:
+            info = _connection_info(transport)
+            if transport is not None:
+                self._conn_info[transport] = info
+        ctx.peer_ip, ctx.peer_port, sock_host, ctx.port, ctx.scheme = info
         headers = request.headers
         ctx.headers = headers
         host = headers.get("Host", "")
-        ctx.host = (host.rpartition(":")[0] if host.count(":") == 1 else host).lower() or (sock[0] if sock else "")
+        ctx.host = (host.rpartition(":")[0] if host.count(":") == 1 else host).lower() or sock_host
         version = request.version
         ctx.http_version = version[0] + version[1] / 10
         raw = request.raw_path

@@ -26,7 +26,13 @@ _CONTENT_LENGTH = istr("Content-Length")
 
 
 class ProxyResponse(web.StreamResponse):
-    """A StreamResponse that adds no Content-Type of its own (a proxy forwards what it got)."""
+    """A StreamResponse that adds no Content-Type of its own (a proxy forwards what it got).
+
+    Headers are held back until the first body write, so a small response leaves in
+    one ``send`` instead of two.
+    """
+
+    _send_headers_immediately = False
 
     async def _prepare_headers(self) -> None:
         had_type = _CONTENT_TYPE in self._headers
