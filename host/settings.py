@@ -106,9 +106,7 @@ class Settings:
     def header_enabled(self, token: str) -> bool:
         """Whether a response header token (``server_tokens``, ``latency_tokens``, ...) is on."""
         tokens = self.headers
-        if "off" in tokens:
-            return False
-        return token in tokens
+        return "off" not in tokens and token in tokens
 
     def public_view(self) -> dict[str, Any]:
         """The settings without sensitive values (what ``kong.configuration`` shows)."""

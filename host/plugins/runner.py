@@ -104,7 +104,10 @@ class PhaseRunner:
         return any("response" in inst.calls for inst in ctx.plugins)
 
     def has_phase(self, ctx: Context, phase: str) -> bool:
-        return any(phase in inst.calls for inst in self._downstream(ctx, phase))
+        plugins = self._downstream(ctx, phase)
+        if not plugins:
+            return False
+        return any(phase in inst.calls for inst in plugins)
 
     async def response(self, ctx: Context) -> None:
         ctx.phase = _RESPONSE
