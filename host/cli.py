@@ -78,9 +78,17 @@ def start(
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
+        reloads: set[asyncio.Task[bool]] = set()  # the loop keeps only weak references to tasks
+
+        def reload(path: str) -> None:
+            task = loop.create_task(gateway.reload_file(path))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
         if settings.declarative_config:
-            path = settings.declarative_config
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(gateway.reload_file(path)))
+            loop.add_signal_handler(signal.SIGHUP, reload, settings.declarative_config)
+        else:  # nothing to reload: SIGHUP must not kill the gateway
+            loop.add_signal_handler(signal.SIGHUP, lambda: None)
         await stop.wait()
         await gateway.stop()
 
@@ -170,3 +178,7 @@ def demo_upstream(listen: str) -> None:
 
     host, port = parse_listen(listen)
     serve(host, port)
+
+
+if __name__ == "__main__":
+    main()

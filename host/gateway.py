@@ -114,7 +114,8 @@ class Gateway:
             self._runners.append(runner)
             self.status_port = runner.addresses[0][1]
         self._sweeper = loop.create_task(self._sweep())
-        log.info(
+        log.log(
+            25,  # notice: shown at the default level
             "moongate started",
             extra={"proxy_port": self.proxy_port, "status_port": self.status_port, "pid": os.getpid()},
         )
@@ -124,6 +125,7 @@ class Gateway:
         for srv in self._servers:
             srv.close()
         if getattr(self, "_proxy_server", None) is not None:
+            self._proxy_server.pre_shutdown()  # closes idle keep-alive connections at once
             await self._proxy_server.shutdown(grace)
         if self.handler.log_tasks:
             await asyncio.wait(list(self.handler.log_tasks), timeout=grace)
@@ -179,7 +181,7 @@ class Gateway:
         self.handler.snapshot = snapshot
         IDLE_CONTEXT.snapshot = snapshot
         await self._configure()
-        log.info("configuration applied", extra={"configuration_hash": snapshot.hash})
+        log.log(25, "configuration applied", extra={"configuration_hash": snapshot.hash})
 
     async def reload_file(self, path: str) -> bool:
         """Load, validate and apply a declarative file; a bad file leaves the running config."""

@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 import sys
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
@@ -41,6 +42,7 @@ __all__ = ["load_python_plugin", "discover_python_plugins", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "moongate.plugins"
 _PHASES = frozenset(PLUGIN_PHASES)
+_HOOK_IN_ERROR = re.compile(r"hook '(\w+)'")
 _IMPL_OPTS = {
     "wrapper": False,
     "hookwrapper": False,
@@ -76,6 +78,21 @@ def _misspelled(holder: Any, name: str, source: str) -> None:
             raise PluginLoadError(
                 name, source, f"method '{attr}' is not a phase (did you mean '{close[0]}'?); phases: {', '.join(PLUGIN_PHASES)}"
             )
+
+
+def _check_phase_callables(holder: Any, name: str, source: str) -> None:
+    """Phases must be functions or methods: pluggy cannot hook other callables (partials, objects)."""
+    for phase in PLUGIN_PHASES:
+        attr = getattr(holder, phase, None)
+        if callable(attr) and not (inspect.isfunction(attr) or inspect.ismethod(attr)):
+            raise PluginLoadError(
+                name, source, f"'{phase}' must be a function or method, got {type(attr).__name__}"
+            )
+
+
+def _registered_source(plugin: Any) -> str:
+    """The file a plugin object registered with the manager was loaded from."""
+    return _source_of(plugin if isinstance(plugin, ModuleType) else type(plugin))
 
 
 def _adapt(fn: Callable[..., Any], argnames: tuple[str, ...], spec_args: tuple[str, ...]) -> Callable[..., Any]:
@@ -114,10 +131,14 @@ def _schema_for(name: str, source: str, raw: Any) -> Any:
         raise PluginLoadError(name, source, f"invalid SCHEMA: {exc}") from exc
 
 
-def load_python_plugin(obj: Any, *, name: str | None = None, manager: pluggy.PluginManager | None = None) -> PluginSpec:
+def load_python_plugin(
+    obj: Any,
+    *,
+    name: str | None = None,
+    manager: pluggy.PluginManager | None = None,
+    default_name: str | None = None,
+) -> PluginSpec:
     """Build a PluginSpec from a plugin module or ``Plugin`` class; raises PluginLoadError."""
-    from host.schema import scope_flags
-
     module = obj if isinstance(obj, ModuleType) else None
     holder: Any = obj
     if module is not None and inspect.isclass(getattr(module, "Plugin", None)):
@@ -133,8 +154,10 @@ def load_python_plugin(obj: Any, *, name: str | None = None, manager: pluggy.Plu
     base_name = (module.__name__ if module is not None else getattr(obj, "__module__", "plugin")).rsplit(".", 1)[-1]
     if base_name == "__init__" and module is not None:
         base_name = module.__name__.rsplit(".", 2)[-2]
-    name = name or meta("NAME") or base_name.replace("_", "-")
+    name = name or meta("NAME") or default_name or base_name.replace("_", "-")
     source = _source_of(module or obj)
+    if not isinstance(name, str) or not name.strip():
+        raise PluginLoadError(str(name), source, f"NAME must be a non-empty string, got {name!r}")
     if meta("PRIORITY") is None:
         raise PluginLoadError(name, source, "PRIORITY is missing")
     if meta("VERSION") is None:
@@ -148,17 +171,36 @@ def load_python_plugin(obj: Any, *, name: str | None = None, manager: pluggy.Plu
     else:
         instance = holder
     _misspelled(instance, name, source)
+    _check_phase_callables(instance, name, source)
 
     pm = manager or _PhaseManager("moongate")
     if manager is None:
         pm.add_hookspecs(hookspecs)
+    other = pm.get_plugin(name)
+    if other is not None:
+        raise PluginLoadError(
+            name, source, f"a plugin with this name is already loaded from {_registered_source(other)}"
+        )
     try:
         pm.register(instance, name=name)
     except pluggy.PluginValidationError as exc:
-        method = next((p for p in PLUGIN_PHASES if str(exc).find(f"'{p}'") >= 0), "?")
-        raise PluginLoadError(name, source, f"method '{method}': {exc}") from exc
-    except ValueError as exc:
-        raise PluginLoadError(name, source, str(exc)) from exc
+        found = _HOOK_IN_ERROR.search(str(exc))
+        # pluggy's message spans lines: join them, a failure is reported on one line
+        detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise PluginLoadError(name, source, f"method '{found[1] if found else '?'}': {detail}") from exc
+    except ValueError as exc:  # the same object registered under another name: drop pluggy's registry dump
+        raise PluginLoadError(name, source, str(exc).split("\n", 1)[0]) from exc
+    try:
+        return _build_spec(pm, instance, name, source, meta)
+    except BaseException:
+        pm.unregister(instance)  # a refused plugin must not keep its name in the shared manager
+        raise
+
+
+def _build_spec(
+    pm: pluggy.PluginManager, instance: Any, name: str, source: str, meta: Callable[..., Any]
+) -> PluginSpec:
+    from host.schema import scope_flags
 
     handlers: dict[str, Callable[..., Any]] = {}
     async_phases: set[str] = set()
@@ -210,15 +252,18 @@ def _import_path(path: Path) -> ModuleType:
     return module
 
 
-def _candidates(plugin_dirs: Iterable[str], bundled: bool) -> Iterable[tuple[str, Callable[[], Any]]]:
+def _candidates(
+    plugin_dirs: Iterable[str], bundled: bool
+) -> Iterable[tuple[str, Callable[[], Any], str | None]]:
+    """(label, loader, default name): an entry point's name names its plugin unless it sets NAME."""
     if bundled:
         import py_plugins
 
         for info in pkgutil.iter_modules(py_plugins.__path__):
             if not info.name.startswith("_"):
-                yield f"py_plugins.{info.name}", lambda n=info.name: importlib.import_module(f"py_plugins.{n}")
+                yield f"py_plugins.{info.name}", lambda n=info.name: importlib.import_module(f"py_plugins.{n}"), None
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        yield f"entry point {ep.name} ({ep.value})", ep.load
+        yield f"entry point {ep.name} ({ep.value})", ep.load, ep.name
     for directory in plugin_dirs:
         root = Path(directory)
         if not root.is_dir():
@@ -227,7 +272,7 @@ def _candidates(plugin_dirs: Iterable[str], bundled: bool) -> Iterable[tuple[str
             if path.name.startswith(("_", ".")):
                 continue
             if (path.is_file() and path.suffix == ".py") or (path.is_dir() and (path / "__init__.py").exists()):
-                yield str(path), lambda p=path: _import_path(p)
+                yield str(path), lambda p=path: _import_path(p), None
 
 
 def discover_python_plugins(
@@ -238,14 +283,16 @@ def discover_python_plugins(
     failures: dict[str, str] = {}
     pm = _PhaseManager("moongate")
     pm.add_hookspecs(hookspecs)
-    for label, load in _candidates(plugin_dirs, bundled):
+    for label, load, default_name in _candidates(plugin_dirs, bundled):
         try:
             obj = load()
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the gateway
             failures[label] = f"{label}: import failed: {exc!r}"
             continue
         try:
-            specs.append(load_python_plugin(obj, manager=pm))
+            specs.append(load_python_plugin(obj, manager=pm, default_name=default_name))
         except PluginLoadError as exc:
             failures[exc.plugin] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. a Plugin attribute raising while inspected
+            failures[label] = f"{label}: failed to load: {exc!r}"
     return specs, failures

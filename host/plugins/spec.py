@@ -11,7 +11,7 @@ from pdk.phases import PLUGIN_PHASES
 
 __all__ = ["PluginSpec", "PluginRegistry", "PluginLoadError", "validate_metadata"]
 
-_VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
+_VERSION_RE = re.compile(r"\d+(\.\d+){0,2}")
 
 #: phases that run once per worker / per config rather than per request
 WORKER_PHASES = ("init_worker", "configure")
@@ -74,7 +74,7 @@ def validate_metadata(name: str, source: str, priority: Any, version: Any, phase
         if not priority.is_integer():
             raise PluginLoadError(name, source, f"PRIORITY must be an integer, got {priority!r}")
         priority = int(priority)
-    if not isinstance(version, str) or not _VERSION_RE.match(version):
+    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
         raise PluginLoadError(name, source, f"VERSION must be a version string like '1.0.0', got {version!r}")
     phases = set(phases)
     if "response" in phases and phases & {"header_filter", "body_filter"}:
