@@ -117,7 +117,9 @@ class Procs:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, cmd: list[str], core: str, **kw: object) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(["taskset", "-c", core, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+        proc = subprocess.Popen(
+            ["taskset", "-c", core, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw
+        )  # type: ignore[call-overload]
         self.procs.append(proc)
         return proc
 
@@ -151,7 +153,9 @@ http {{ access_log off; keepalive_requests 100000;
 """
 
 
-def start_nginx(procs: Procs, template: str, tmp: Path, name: str, core: str, **values: object) -> subprocess.Popen[bytes]:
+def start_nginx(
+    procs: Procs, template: str, tmp: Path, name: str, core: str, **values: object
+) -> subprocess.Popen[bytes]:
     conf = tmp / f"{name}.conf"
     conf.write_text(template.format(tmp=tmp, **values))
     return procs.start(["nginx", "-c", str(conf), "-p", str(tmp)], core)
@@ -173,20 +177,44 @@ def gateway_config(upstream_port: int, routes: int, plugins: list[str]) -> dict[
     }
 
 
-def start_gateway(procs: Procs, tmp: Path, name: str, config: dict[str, object], extra: list[str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
+def start_gateway(
+    procs: Procs, tmp: Path, name: str, config: dict[str, object], extra: list[str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     path = tmp / f"{name}.yml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()
     cmd = [
-        sys.executable, "-m", "host.cli", "start", "-c", str(path), "--proxy-listen", f"127.0.0.1:{port}",
-        "--status-listen", "off", "--log-level", "error", "--plugins-dir", str(BENCH_PLUGINS), *(extra or []),
+        sys.executable,
+        "-m",
+        "host.cli",
+        "start",
+        "-c",
+        str(path),
+        "--proxy-listen",
+        f"127.0.0.1:{port}",
+        "--status-listen",
+        "off",
+        "--log-level",
+        "error",
+        "--plugins-dir",
+        str(BENCH_PLUGINS),
+        *(extra or []),
     ]
     proc = procs.start(cmd, GATEWAY_CORE, cwd=str(ROOT))
     wait_port(port)
     return proc, port
 
 
-ROWS = ["upstream", "nginx", "moongate", "moongate-3-plugins", "moongate-10-routes", "moongate-1000-routes"]
+ROWS = [
+    "upstream",
+    "nginx",
+    "aiohttp-bare",
+    "aiohttp-naive",
+    "moongate",
+    "moongate-3-plugins",
+    "moongate-10-routes",
+    "moongate-1000-routes",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,16 +238,54 @@ def main(argv: list[str] | None = None) -> int:
         wait_port(up_port)
         up_pids = [upstream.pid, *children(upstream.pid)]
         if "upstream" in wanted:
-            rows.append(measure("upstream (nginx, direct)", f"http://127.0.0.1:{up_port}/", up_pids, args.seconds, args.connections))
+            rows.append(
+                measure(
+                    "upstream (nginx, direct)",
+                    f"http://127.0.0.1:{up_port}/",
+                    up_pids,
+                    args.seconds,
+                    args.connections,
+                )
+            )
         if "nginx" in wanted:
             port = free_port()
             proxy = start_nginx(procs, NGINX_PROXY, tmp, "proxy", GATEWAY_CORE, port=port, up=up_port)
             wait_port(port)
-            rows.append(measure("nginx proxy_pass (1 worker)", f"http://127.0.0.1:{port}/", [proxy.pid, *children(proxy.pid)], args.seconds, args.connections))
+            rows.append(
+                measure(
+                    "nginx proxy_pass (1 worker)",
+                    f"http://127.0.0.1:{port}/",
+                    [proxy.pid, *children(proxy.pid)],
+                    args.seconds,
+                    args.connections,
+                )
+            )
             procs.stop(proxy)
+        baselines = {
+            "aiohttp-bare": ("aiohttp bare server (no proxy)", ["bare"]),
+            "aiohttp-naive": ("naive aiohttp proxy", ["naive"]),
+        }
+        for key, (label, args_) in baselines.items():
+            if key not in wanted:
+                continue
+            port = free_port()
+            proc = procs.start(
+                [sys.executable, "-m", "bench.baselines", *args_, str(port), str(up_port)],
+                GATEWAY_CORE,
+                cwd=str(ROOT),
+            )
+            wait_port(port)
+            rows.append(
+                measure(label, f"http://127.0.0.1:{port}/", [proc.pid], args.seconds, args.connections)
+            )
+            procs.stop(proc)
         gateways = {
             "moongate": ("moongate, no plugins", 1, []),
-            "moongate-3-plugins": ("moongate, 3 Python plugins", 1, ["bench-header-echo", "bench-upstream-header", "bench-shared"]),
+            "moongate-3-plugins": (
+                "moongate, 3 Python plugins",
+                1,
+                ["bench-header-echo", "bench-upstream-header", "bench-shared"],
+            ),
             "moongate-10-routes": ("moongate, 10 routes", 10, []),
             "moongate-1000-routes": ("moongate, 1000 routes", 1000, []),
         }
@@ -227,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
             if key not in wanted:
                 continue
             proc, port = start_gateway(procs, tmp, key, gateway_config(up_port, nroutes, plugins))
-            rows.append(measure(label, f"http://127.0.0.1:{port}/", [proc.pid], args.seconds, args.connections))
+            rows.append(
+                measure(label, f"http://127.0.0.1:{port}/", [proc.pid], args.seconds, args.connections)
+            )
             procs.stop(proc)
     finally:
         procs.stop_all()
@@ -240,14 +308,24 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(rows: list[Row]) -> None:
     base = next((r for r in rows if r.name.startswith("nginx")), None)
     nop = next((r for r in rows if r.name == "moongate, no plugins"), None)
-    header = f"{'row':34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10} {'rps/nginx':>9} {'CPU/nginx':>9} {'CPU/no-plugins':>14} {'errors':>6}"
+    naive = next((r for r in rows if r.name == "naive aiohttp proxy"), None)
+    header = (
+        f"{'row':34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10} {'rps/nginx':>9} "
+        f"{'CPU/nginx':>9} {'CPU/naive':>9} {'CPU/no-plugins':>14} {'errors':>6}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         rps_ratio = f"{r.rps / base.rps:.2f}" if base else "-"
         cpu_ratio = f"{r.cpu_us / base.cpu_us:.1f}" if base and base.cpu_us else "-"
-        nop_ratio = f"{r.cpu_us / nop.cpu_us:.2f}" if nop and nop.cpu_us and r.name.startswith("moongate") else "-"
-        print(f"{r.name:34} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.cpu_us:10.1f} {rps_ratio:>9} {cpu_ratio:>9} {nop_ratio:>14} {r.errors:6d}")
+        nop_ratio = (
+            f"{r.cpu_us / nop.cpu_us:.2f}" if nop and nop.cpu_us and r.name.startswith("moongate") else "-"
+        )
+        naive_ratio = f"{r.cpu_us / naive.cpu_us:.2f}" if naive and naive.cpu_us else "-"
+        print(
+            f"{r.name:34} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.cpu_us:10.1f} {rps_ratio:>9} "
+            f"{cpu_ratio:>9} {naive_ratio:>9} {nop_ratio:>14} {r.errors:6d}"
+        )
 
 
 if __name__ == "__main__":

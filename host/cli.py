@@ -30,10 +30,18 @@ def main() -> None:
 
 
 @main.command()
-@click.option("-c", "--conf", "config_file", type=click.Path(dir_okay=False), help="Declarative config (kong.yml).")
+@click.option(
+    "-c", "--conf", "config_file", type=click.Path(dir_okay=False), help="Declarative config (kong.yml)."
+)
 @click.option("--proxy-listen", help="HOST:PORT of the proxy listener (default 0.0.0.0:8000).")
 @click.option("--status-listen", help="HOST:PORT of the status listener, or 'off' (default 127.0.0.1:8007).")
-@click.option("--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra plugin directory (repeatable).")
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra plugin directory (repeatable).",
+)
 @click.option("--log-level", type=click.Choice(list(KONG_LEVELS)), help="Log level (default notice).")
 @click.option("--trusted-ips", help="Comma-separated IPs/CIDRs whose X-Forwarded-* headers are trusted.")
 def start(
@@ -152,7 +160,13 @@ def plugins_list(plugins_dirs: tuple[str, ...], as_json: bool) -> None:
     settings.plugins_dirs = [*settings.plugins_dirs, *plugins_dirs]
     registry = build_registry(settings)
     rows = [
-        {"name": s.name, "language": s.language, "version": s.version, "priority": s.priority, "phases": list(s.phases)}
+        {
+            "name": s.name,
+            "language": s.language,
+            "version": s.version,
+            "priority": s.priority,
+            "phases": list(s.phases),
+        }
         for s in registry
     ]
     if as_json:

@@ -231,7 +231,9 @@ class Context:
 #: the context used outside requests (init_worker, configure, timers, CLI)
 IDLE_CONTEXT = Context()
 
-_current: contextvars.ContextVar[Context] = contextvars.ContextVar("moongate_request_context", default=IDLE_CONTEXT)
+_current: contextvars.ContextVar[Context] = contextvars.ContextVar(
+    "moongate_request_context", default=IDLE_CONTEXT
+)
 
 current_context = _current.get
 

@@ -101,7 +101,9 @@ class Gateway:
             max_field_size=self.settings.max_request_header_size,
             max_headers=max(self.settings.lua_max_req_headers, 100) + 28,
         )
-        srv = await loop.create_server(server, host, port, reuse_port=hasattr(socket, "SO_REUSEPORT"), backlog=16384)
+        srv = await loop.create_server(
+            server, host, port, reuse_port=hasattr(socket, "SO_REUSEPORT"), backlog=16384
+        )
         self._servers.append(srv)
         self.proxy_port = srv.sockets[0].getsockname()[1]
         self._proxy_server = server
@@ -155,7 +157,9 @@ class Gateway:
                     await result
             except Exception as exc:  # noqa: BLE001 - reported, the gateway still starts
                 self.init_errors[spec.name] = repr(exc)
-                log.error("plugin '%s' failed in init_worker: %r", spec.name, exc, extra={"plugin": spec.name})
+                log.error(
+                    "plugin '%s' failed in init_worker: %r", spec.name, exc, extra={"plugin": spec.name}
+                )
 
     async def _configure(self) -> None:
         IDLE_CONTEXT.phase = Phase.configure

@@ -51,7 +51,9 @@ class Settings:
     trusted_ips: list[str] = field(default_factory=list)
     real_ip_header: str = "X-Real-IP"
     real_ip_recursive: bool = False
-    headers: list[str] = field(default_factory=lambda: ["server_tokens", "latency_tokens", "x-kong-request-id"])
+    headers: list[str] = field(
+        default_factory=lambda: ["server_tokens", "latency_tokens", "x-kong-request-id"]
+    )
     headers_upstream: list[str] = field(default_factory=lambda: ["x-kong-request-id"])
     client_body_buffer_size: int = 1024 * 1024
     client_max_body_size: int = 0  # 0 = unlimited (nginx_http_client_max_body_size)

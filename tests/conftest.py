@@ -57,9 +57,13 @@ async def make_gateway() -> AsyncIterator[GatewayFactory]:
     """``await make_gateway(config_dict, plugins_dirs=[...], **settings)`` -> RunningGateway."""
     started: list[Gateway] = []
 
-    async def factory(config: dict[str, Any], *, plugins_dirs: list[str | Path] | None = None, **overrides: Any) -> RunningGateway:
+    async def factory(
+        config: dict[str, Any], *, plugins_dirs: list[str | Path] | None = None, **overrides: Any
+    ) -> RunningGateway:
         dirs = [str(TEST_PLUGINS)] if plugins_dirs is None else [str(d) for d in plugins_dirs]
-        settings = Settings(proxy_listen="127.0.0.1:0", status_listen="127.0.0.1:0", plugins_dirs=dirs, **overrides)
+        settings = Settings(
+            proxy_listen="127.0.0.1:0", status_listen="127.0.0.1:0", plugins_dirs=dirs, **overrides
+        )
         registry = build_registry(settings)
         cfg = load_data(config, registry, source="test.yml")
         gateway = Gateway(settings, registry, cfg)

@@ -69,4 +69,14 @@ def log(kong: Any, conf: dict[str, Any]) -> None:
     """After the response was sent; never delays the client."""
 
 
-PHASE_SPECS = (init_worker, configure, certificate, rewrite, access, response, header_filter, body_filter, log)
+PHASE_SPECS = (
+    init_worker,
+    configure,
+    certificate,
+    rewrite,
+    access,
+    response,
+    header_filter,
+    body_filter,
+    log,
+)

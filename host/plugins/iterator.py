@@ -62,9 +62,7 @@ def make_instance(spec: PluginSpec, entity: dict[str, Any]) -> PluginInstance:
     conf["plugin_instance_name"] = entity.get("instance_name")
     conf["__plugin_id"] = entity["id"]
     conf["__key__"] = f"plugins:{spec.name}:{route_id}:{service_id}:{consumer_id}::"
-    calls = {
-        phase: (handler, phase in spec.async_phases) for phase, handler in spec.handlers.items()
-    }
+    calls = {phase: (handler, phase in spec.async_phases) for phase, handler in spec.handlers.items()}
     return PluginInstance(spec, entity, conf, entity["id"], route_id, service_id, consumer_id, calls)
 
 
@@ -86,7 +84,11 @@ class Candidate:
         if not consumer_id or combos is None:
             return self.base
         r, s = self.route_id, self.service_id
-        inst = combos.get((r, s, consumer_id)) or combos.get((r, "", consumer_id)) or combos.get(("", s, consumer_id))
+        inst = (
+            combos.get((r, s, consumer_id))
+            or combos.get((r, "", consumer_id))
+            or combos.get(("", s, consumer_id))
+        )
         if inst is not None:
             return inst
         if self.base_is_route_service:
@@ -168,9 +170,7 @@ class PluginIterator:
                 )
             by_consumer = None
             if not spec.no_consumer:
-                relevant = {
-                    k: v for k, v in combos.items() if k[2] and k[0] in ("", r) and k[1] in ("", s)
-                }
+                relevant = {k: v for k, v in combos.items() if k[2] and k[0] in ("", r) and k[1] in ("", s)}
                 by_consumer = relevant or None
             if base is None and by_consumer is None:
                 continue

@@ -76,7 +76,9 @@ def _misspelled(holder: Any, name: str, source: str) -> None:
         close = difflib.get_close_matches(attr, PLUGIN_PHASES, n=1, cutoff=0.8)
         if close:
             raise PluginLoadError(
-                name, source, f"method '{attr}' is not a phase (did you mean '{close[0]}'?); phases: {', '.join(PLUGIN_PHASES)}"
+                name,
+                source,
+                f"method '{attr}' is not a phase (did you mean '{close[0]}'?); phases: {', '.join(PLUGIN_PHASES)}",
             )
 
 
@@ -95,7 +97,9 @@ def _registered_source(plugin: Any) -> str:
     return _source_of(plugin if isinstance(plugin, ModuleType) else type(plugin))
 
 
-def _adapt(fn: Callable[..., Any], argnames: tuple[str, ...], spec_args: tuple[str, ...]) -> Callable[..., Any]:
+def _adapt(
+    fn: Callable[..., Any], argnames: tuple[str, ...], spec_args: tuple[str, ...]
+) -> Callable[..., Any]:
     """Call ``fn`` with the subset of the phase arguments it declares."""
     if argnames == spec_args:
         return fn
@@ -124,7 +128,9 @@ def _schema_for(name: str, source: str, raw: Any) -> Any:
         definition = dict(raw) if has_config else config_fields_to_definition(name, raw["fields"])
         definition.setdefault("name", name)
     else:
-        raise PluginLoadError(name, source, "SCHEMA must be a list of config fields or a Kong schema table with 'fields'")
+        raise PluginLoadError(
+            name, source, "SCHEMA must be a list of config fields or a Kong schema table with 'fields'"
+        )
     try:
         return plugin_entity_schema(name, definition)
     except Exception as exc:  # noqa: BLE001 - report any schema definition problem by plugin name
@@ -151,7 +157,9 @@ def load_python_plugin(
                 return getattr(src, attr)
         return default
 
-    base_name = (module.__name__ if module is not None else getattr(obj, "__module__", "plugin")).rsplit(".", 1)[-1]
+    base_name = (module.__name__ if module is not None else getattr(obj, "__module__", "plugin")).rsplit(
+        ".", 1
+    )[-1]
     if base_name == "__init__" and module is not None:
         base_name = module.__name__.rsplit(".", 2)[-2]
     name = name or meta("NAME") or default_name or base_name.replace("_", "-")
@@ -261,7 +269,11 @@ def _candidates(
 
         for info in pkgutil.iter_modules(py_plugins.__path__):
             if not info.name.startswith("_"):
-                yield f"py_plugins.{info.name}", lambda n=info.name: importlib.import_module(f"py_plugins.{n}"), None
+                yield (
+                    f"py_plugins.{info.name}",
+                    lambda n=info.name: importlib.import_module(f"py_plugins.{n}"),
+                    None,
+                )
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         yield f"entry point {ep.name} ({ep.value})", ep.load, ep.name
     for directory in plugin_dirs:
@@ -271,7 +283,9 @@ def _candidates(
         for path in sorted(root.iterdir()):
             if path.name.startswith(("_", ".")):
                 continue
-            if (path.is_file() and path.suffix == ".py") or (path.is_dir() and (path / "__init__.py").exists()):
+            if (path.is_file() and path.suffix == ".py") or (
+                path.is_dir() and (path / "__init__.py").exists()
+            ):
                 yield str(path), lambda p=path: _import_path(p), None
 
 

@@ -83,16 +83,24 @@ class PhaseRunner:
         """Collect the configs for the later phases and run ``access`` handlers."""
         ctx.phase = _ACCESS
         collected = ctx.plugins
+        failure: PluginError | None = None
         for cand in candidates:
             consumer = ctx.consumer
             inst = cand.resolve(consumer["id"] if consumer else "")
             if inst is None:
                 continue
+            # like Kong, configs are still collected after an exit or an error, so the
+            # later phases (header_filter, body_filter, log) of every plugin still run
             collected.append(inst)
-            if ctx.exited or "access" not in inst.calls:
+            if ctx.exited or failure is not None or "access" not in inst.calls:
                 continue
-            await self._call(ctx, inst, "access")
+            try:
+                await self._call(ctx, inst, "access")
+            except PluginError as err:
+                failure = err
         ctx.extra["access_ran"] = True
+        if failure is not None:
+            raise failure
 
     def _downstream(self, ctx: Context, phase: str) -> list[PluginInstance]:
         if ctx.extra.get("access_ran"):
@@ -159,5 +167,10 @@ def log_plugin_error(ctx: Context, err: PluginError) -> None:
         ctx.request_id,
         err.cause,
         exc_info=(type(err.cause), err.cause, err.cause.__traceback__),
-        extra={"plugin": err.plugin, "phase": err.phase, "request_id": ctx.request_id, "route": route.get("name")},
+        extra={
+            "plugin": err.plugin,
+            "phase": err.phase,
+            "request_id": ctx.request_id,
+            "route": route.get("name"),
+        },
     )

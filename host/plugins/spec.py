@@ -66,7 +66,9 @@ class _Desc(str):
         return str.__gt__(self, other)
 
 
-def validate_metadata(name: str, source: str, priority: Any, version: Any, phases: Iterable[str]) -> tuple[int, str]:
+def validate_metadata(
+    name: str, source: str, priority: Any, version: Any, phases: Iterable[str]
+) -> tuple[int, str]:
     """Check PRIORITY, VERSION and the response/filter exclusion the way Kong does at load."""
     if isinstance(priority, bool) or not isinstance(priority, int | float) or priority != priority:
         raise PluginLoadError(name, source, f"PRIORITY must be an integer, got {priority!r}")
@@ -79,7 +81,9 @@ def validate_metadata(name: str, source: str, priority: Any, version: Any, phase
     phases = set(phases)
     if "response" in phases and phases & {"header_filter", "body_filter"}:
         raise PluginLoadError(
-            name, source, "a plugin cannot implement 'response' together with 'header_filter' or 'body_filter'"
+            name,
+            source,
+            "a plugin cannot implement 'response' together with 'header_filter' or 'body_filter'",
         )
     return int(priority), version
 
@@ -97,7 +101,9 @@ class PluginRegistry:
     def add(self, spec: PluginSpec) -> None:
         if spec.name in self._specs:
             other = self._specs[spec.name]
-            raise PluginLoadError(spec.name, spec.source, f"a plugin with this name is already loaded from {other.source}")
+            raise PluginLoadError(
+                spec.name, spec.source, f"a plugin with this name is already loaded from {other.source}"
+            )
         self._specs[spec.name] = spec
 
     def get(self, name: str) -> PluginSpec | None:

@@ -49,14 +49,18 @@ class ProxyHandler:
     started with.
     """
 
-    def __init__(self, snapshot: Snapshot, settings: Settings, client: UpstreamClient, runner: PhaseRunner) -> None:
+    def __init__(
+        self, snapshot: Snapshot, settings: Settings, client: UpstreamClient, runner: PhaseRunner
+    ) -> None:
         self.snapshot = snapshot
         self.settings = settings
         self.client = client
         self.runner = runner
         self.log_tasks: set[asyncio.Task[None]] = set()
         #: per-connection facts (peer, local address, scheme), looked up once per connection
-        self._conn_info: weakref.WeakKeyDictionary[Any, tuple[str, int, str, int, str]] = weakref.WeakKeyDictionary()
+        self._conn_info: weakref.WeakKeyDictionary[Any, tuple[str, int, str, int, str]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # -- request set-up ------------------------------------------------------------------
     def _context(self, request: web.BaseRequest) -> Context:
@@ -151,7 +155,9 @@ class ProxyHandler:
             if ctx.exited:
                 return await send_response(ctx, request, runner)
 
-        match = snapshot.router.match(ctx.method, ctx.headers.get("Host", ""), ctx.path, ctx.headers, ctx.port, ctx.scheme)
+        match = snapshot.router.match(
+            ctx.method, ctx.headers.get("Host", ""), ctx.path, ctx.headers, ctx.port, ctx.scheme
+        )
         ctx.phase = Phase.access
         if match is None:
             kong_error(ctx, 404, "no Route matched with those values")
@@ -216,7 +222,12 @@ class ProxyHandler:
             if forwarded != "https":
                 code = route.get("https_redirect_status_code") or 426
                 if code == 426:
-                    kong_error(ctx, 426, "Please use HTTPS protocol", {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"})
+                    kong_error(
+                        ctx,
+                        426,
+                        "Please use HTTPS protocol",
+                        {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"},
+                    )
                 else:
                     ctx.status = code
                     ctx.response_headers["Location"] = f"https://{ctx.host}{ctx.request_uri}"

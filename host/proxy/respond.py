@@ -77,7 +77,9 @@ def _kong_headers(ctx: Context, proxied: bool) -> None:
             headers["Server"] = token
     if settings.header_enabled("latency_tokens"):
         if proxied:
-            headers["X-Kong-Upstream-Latency"] = str(int((ctx.t_upstream_headers - ctx.t_upstream_start) * 1000))
+            headers["X-Kong-Upstream-Latency"] = str(
+                int((ctx.t_upstream_headers - ctx.t_upstream_start) * 1000)
+            )
             headers["X-Kong-Proxy-Latency"] = str(int((ctx.t_upstream_start - ctx.t0) * 1000))
         else:
             headers["X-Kong-Response-Latency"] = _latency_ms(ctx.t0)
@@ -91,16 +93,24 @@ async def _header_filter(ctx: Context, runner: PhaseRunner) -> None:
 
 
 async def send_response(
-    ctx: Context, request: web.BaseRequest, runner: PhaseRunner, *, filters: bool = True
+    ctx: Context,
+    request: web.BaseRequest,
+    runner: PhaseRunner,
+    *,
+    filters: bool = True,
+    header_filter: bool = True,
 ) -> web.StreamResponse:
     """Send a response Kong generated itself (exit, error, redirect): no upstream body.
 
     ``filters=False`` skips the plugins' header and body filters: used for the 500 sent
     after a plugin failed, so a failing filter cannot fail its own error page.
+    ``header_filter=False`` is for an exit made *during* header_filter: that phase is
+    over (Kong runs each handler at most once), the body filters still run.
     """
-    _kong_headers(ctx, proxied=False)
+    if header_filter:
+        _kong_headers(ctx, proxied=False)
     body = ctx.exit_body or b""
-    if filters:
+    if filters and header_filter:
         await _header_filter(ctx, runner)
     body = ctx.exit_body if ctx.exit_body is not None else body
     if filters and runner.filters(ctx, "body_filter"):
@@ -138,7 +148,7 @@ async def send_upstream_response(
         await _header_filter(ctx, runner)
         if ctx.exited:
             upstream.release()
-            return await send_response(ctx, request, runner)
+            return await send_response(ctx, request, runner, header_filter=False)
         filtering = runner.filters(ctx, "body_filter")
         resp = ProxyResponse(status=ctx.status, headers=ctx.response_headers)
         ctx.headers_sent = True

@@ -137,7 +137,9 @@ class _Connection(asyncio.Protocol):
                 self._fail(UpstreamError("upstream closed the connection prematurely", sent=True))
         self._wake()
         if self._drain is not None and not self._drain.done():
-            self._drain.set_exception(UpstreamError("upstream closed the connection while sending", sent=True))
+            self._drain.set_exception(
+                UpstreamError("upstream closed the connection while sending", sent=True)
+            )
 
     def pause_writing(self) -> None:
         self._paused = True
@@ -367,7 +369,9 @@ class UpstreamClient:
                 conn.transport.close()
         return None
 
-    async def _connect(self, host: str, port: int, tls: bool, timeout: float, server_hostname: str | None) -> _Connection:
+    async def _connect(
+        self, host: str, port: int, tls: bool, timeout: float, server_hostname: str | None
+    ) -> _Connection:
         loop = asyncio.get_running_loop()
         key = (host, port, tls)
         conn = _Connection(key, loop)
@@ -417,7 +421,13 @@ class UpstreamClient:
             try:
                 return await self._exchange(conn, head, body, write_timeout, read_timeout, head_only, chunked)
             except UpstreamError as exc:
-                if reused and replayable and not conn._headers_done and isinstance(exc, UpstreamError) and not isinstance(exc, UpstreamTimeout):
+                if (
+                    reused
+                    and replayable
+                    and not conn._headers_done
+                    and isinstance(exc, UpstreamError)
+                    and not isinstance(exc, UpstreamTimeout)
+                ):
                     # a stale keep-alive connection: try once more on a fresh one
                     conn = None
                     reused = False

@@ -30,7 +30,9 @@ class Plugin:
 
     def header_filter(self, kong, conf):
         self._mark(kong, "header_filter")
-        kong.response.set_header("X-Tracer-Phases", ",".join(SEEN.get(kong.request.get_header("X-Test-Id") or "-", [])))
+        kong.response.set_header(
+            "X-Tracer-Phases", ",".join(SEEN.get(kong.request.get_header("X-Test-Id") or "-", []))
+        )
         kong.response.set_header("X-Order", ",".join(kong.ctx.shared.get("order", [])))
 
     def body_filter(self, kong, conf):

@@ -24,16 +24,36 @@ async def gw(make_gateway, echo_upstream):
             {
                 **service(echo_upstream),
                 "routes": [
-                    {"name": "main", "paths": ["/main"], "plugins": [{"name": "tagger", "config": {"tag": "route"}}]},
+                    {
+                        "name": "main",
+                        "paths": ["/main"],
+                        "plugins": [{"name": "tagger", "config": {"tag": "route"}}],
+                    },
                     {"name": "svc-only", "paths": ["/svc"]},
                     {"name": "exit", "paths": ["/exit"], "plugins": [{"name": "exiter"}]},
                     {"name": "crash", "paths": ["/crash"], "plugins": [{"name": "crasher"}]},
-                    {"name": "crash-hf", "paths": ["/crash-hf"], "plugins": [{"name": "crasher", "config": {"phase": "header_filter"}}]},
-                    {"name": "crash-log", "paths": ["/crash-log"], "plugins": [{"name": "crasher", "config": {"phase": "log"}}]},
-                    {"name": "sleep", "paths": ["/sleep"], "plugins": [{"name": "sleeper", "config": {"seconds": 0.3}}]},
+                    {
+                        "name": "crash-hf",
+                        "paths": ["/crash-hf"],
+                        "plugins": [{"name": "crasher", "config": {"phase": "header_filter"}}],
+                    },
+                    {
+                        "name": "crash-log",
+                        "paths": ["/crash-log"],
+                        "plugins": [{"name": "crasher", "config": {"phase": "log"}}],
+                    },
+                    {
+                        "name": "sleep",
+                        "paths": ["/sleep"],
+                        "plugins": [{"name": "sleeper", "config": {"seconds": 0.3}}],
+                    },
                     {"name": "upper", "paths": ["/upper"], "plugins": [{"name": "upper-body"}]},
                     {"name": "buffered", "paths": ["/buffered"], "plugins": [{"name": "buffered"}]},
-                    {"name": "shared", "paths": ["/shared"], "plugins": [{"name": "shared-writer"}, {"name": "shared-reader"}]},
+                    {
+                        "name": "shared",
+                        "paths": ["/shared"],
+                        "plugins": [{"name": "shared-writer"}, {"name": "shared-reader"}],
+                    },
                 ],
                 "plugins": [{"name": "tagger", "config": {"tag": "service"}}],
             }

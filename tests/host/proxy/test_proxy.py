@@ -62,7 +62,9 @@ async def test_no_route_gives_kong_404(gw, http):
 
 
 async def test_forwarded_headers_sent_upstream(gw, http):
-    async with http.get(gw.url + "/strip/h", headers={"X-Forwarded-For": "203.0.113.9", "Via": "1.0 edge"}) as resp:
+    async with http.get(
+        gw.url + "/strip/h", headers={"X-Forwarded-For": "203.0.113.9", "Via": "1.0 edge"}
+    ) as resp:
         data = await resp.json()
     h = {k.lower(): v for k, v in data["headers"].items()}
     assert h["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
@@ -78,7 +80,9 @@ async def test_forwarded_headers_sent_upstream(gw, http):
 
 
 async def test_untrusted_forwarded_proto_is_ignored(gw, http):
-    async with http.get(gw.url + "/strip", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil"}) as resp:
+    async with http.get(
+        gw.url + "/strip", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil"}
+    ) as resp:
         data = await resp.json()
     h = {k.lower(): v for k, v in data["headers"].items()}
     assert h["x-forwarded-proto"] == "http"
@@ -104,7 +108,12 @@ async def test_response_headers_added_like_kong(gw, http):
 
 
 async def test_hop_by_hop_headers_removed_upstream(gw, http):
-    headers = {"Connection": "keep-alive, X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "timeout=5", "Proxy": "p"}
+    headers = {
+        "Connection": "keep-alive, X-Secret-Hop",
+        "X-Secret-Hop": "1",
+        "Keep-Alive": "timeout=5",
+        "Proxy": "p",
+    }
     async with http.get(gw.url + "/strip", headers=headers) as resp:
         data = await resp.json()
     names = {k.lower() for k in data["headers"]}
@@ -114,7 +123,9 @@ async def test_hop_by_hop_headers_removed_upstream(gw, http):
 
 
 async def test_post_body_forwarded(gw, http):
-    async with http.post(gw.url + "/strip/p", data=b'{"a": 1}', headers={"Content-Type": "application/json"}) as resp:
+    async with http.post(
+        gw.url + "/strip/p", data=b'{"a": 1}', headers={"Content-Type": "application/json"}
+    ) as resp:
         data = await resp.json()
     assert data["method"] == "POST"
     assert json.loads(data["body"]) == {"a": 1}
@@ -170,7 +181,9 @@ async def test_connection_refused_gives_502_after_retries(make_gateway, http):
     port = free_port()
     config = {
         "_format_version": "3.0",
-        "services": [{"name": "dead", "url": f"http://127.0.0.1:{port}", "retries": 2, "routes": [{"paths": ["/"]}]}],
+        "services": [
+            {"name": "dead", "url": f"http://127.0.0.1:{port}", "retries": 2, "routes": [{"paths": ["/"]}]}
+        ],
     }
     gw = await make_gateway(config, plugins_dirs=[])
     async with http.get(gw.url + "/x") as resp:
@@ -183,7 +196,13 @@ async def test_read_timeout_gives_504(make_gateway, echo_upstream, http):
     config = {
         "_format_version": "3.0",
         "services": [
-            {"name": "slow", "url": echo_upstream.url + "/delay/1500", "read_timeout": 200, "retries": 0, "routes": [{"paths": ["/slow"]}]}
+            {
+                "name": "slow",
+                "url": echo_upstream.url + "/delay/1500",
+                "read_timeout": 200,
+                "retries": 0,
+                "routes": [{"paths": ["/slow"]}],
+            }
         ],
     }
     gw = await make_gateway(config, plugins_dirs=[])

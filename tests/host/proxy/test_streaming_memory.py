@@ -44,13 +44,26 @@ async def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: floa
 async def test_one_gib_upload_and_download_with_flat_memory(tmp_path, echo_upstream):
     config = {
         "_format_version": "3.0",
-        "services": [{"name": "big", "url": echo_upstream.url, "routes": [{"paths": ["/"], "strip_path": False}]}],
+        "services": [
+            {"name": "big", "url": echo_upstream.url, "routes": [{"paths": ["/"], "strip_path": False}]}
+        ],
     }
     cfg = tmp_path / "kong.yml"
     cfg.write_text(yaml.safe_dump(config))
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "host.cli", "start", "-c", str(cfg), "--proxy-listen", f"127.0.0.1:{port}", "--status-listen", "off"],
+        [
+            sys.executable,
+            "-m",
+            "host.cli",
+            "start",
+            "-c",
+            str(cfg),
+            "--proxy-listen",
+            f"127.0.0.1:{port}",
+            "--status-listen",
+            "off",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -68,7 +81,9 @@ async def test_one_gib_upload_and_download_with_flat_memory(tmp_path, echo_upstr
                 for _ in range(GIB // len(CHUNK)):
                     yield CHUNK
 
-            async with session.post(url + "/upload", data=upload(), headers={"Content-Length": str(GIB)}) as resp:
+            async with session.post(
+                url + "/upload", data=upload(), headers={"Content-Length": str(GIB)}
+            ) as resp:
                 assert resp.status == 200
                 assert await resp.json() == {"received": GIB}
 
