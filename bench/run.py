@@ -1,7 +1,8 @@
 """The benchmark: one run, several rows, ratios against nginx measured in the same run.
 
-Each row runs wrk for ``--seconds`` (default 10) against a target on 127.0.0.1, with the
-proxy under test pinned to core 0 and wrk plus the upstream pinned to core 1.  The main
+Each row runs wrk for ``--seconds`` (default 10, split over ``--rounds`` interleaved
+rounds) against a target on 127.0.0.1, with the proxy under test pinned to core 0 and wrk
+plus the upstream pinned to core 1.  The main
 figure is the CPU time per request of the proxy process (utime + stime from /proc, the
 most stable figure on a shared machine), with requests/s and p50/p99 latency.
 
@@ -101,8 +102,9 @@ def run_wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float
     return requests, rps, p50, p99, errors
 
 
-def measure(name: str, url: str, pids: list[int], seconds: int, connections: int) -> Row:
-    run_wrk(url, 2, connections)  # warm-up: pools, caches, JIT
+def measure(name: str, url: str, pids: list[int], seconds: int, connections: int, warm: bool = True) -> Row:
+    if warm:
+        run_wrk(url, 2, connections)  # warm-up: pools, caches, JIT
     before = cpu_ticks(pids)
     requests, rps, p50, p99, errors = run_wrk(url, seconds, connections)
     after = cpu_ticks(pids)
@@ -217,9 +219,65 @@ ROWS = [
 ]
 
 
+@dataclass
+class Target:
+    key: str
+    name: str
+    url: str
+    pids: list[int]
+
+
+def start_targets(procs: Procs, tmp: Path, wanted: list[str]) -> list[Target]:
+    """Start every process under test once; they idle (no CPU) while others are measured."""
+    targets: list[Target] = []
+    up_port = free_port()
+    upstream = start_nginx(procs, NGINX_UPSTREAM, tmp, "upstream", LOAD_CORE, port=up_port)
+    wait_port(up_port)
+    if "upstream" in wanted:
+        pids = [upstream.pid, *children(upstream.pid)]
+        targets.append(Target("upstream", "upstream (nginx, direct)", f"http://127.0.0.1:{up_port}/", pids))
+    if "nginx" in wanted:
+        port = free_port()
+        proxy = start_nginx(procs, NGINX_PROXY, tmp, "proxy", GATEWAY_CORE, port=port, up=up_port)
+        wait_port(port)
+        pids = [proxy.pid, *children(proxy.pid)]
+        targets.append(Target("nginx", "nginx proxy_pass (1 worker)", f"http://127.0.0.1:{port}/", pids))
+    baselines = {
+        "aiohttp-bare": ("aiohttp bare server (no proxy)", ["bare"]),
+        "aiohttp-naive": ("naive aiohttp proxy", ["naive"]),
+    }
+    for key, (label, kind) in baselines.items():
+        if key in wanted:
+            port = free_port()
+            cmd = [sys.executable, "-m", "bench.baselines", *kind, str(port), str(up_port)]
+            proc = procs.start(cmd, GATEWAY_CORE, cwd=str(ROOT))
+            wait_port(port)
+            targets.append(Target(key, label, f"http://127.0.0.1:{port}/", [proc.pid]))
+    gateways = {
+        "moongate": ("moongate, no plugins", 1, []),
+        "moongate-3-plugins": (
+            "moongate, 3 Python plugins",
+            1,
+            ["bench-header-echo", "bench-upstream-header", "bench-shared"],
+        ),
+        "moongate-10-routes": ("moongate, 10 routes", 10, []),
+        "moongate-1000-routes": ("moongate, 1000 routes", 1000, []),
+    }
+    for key, (label, nroutes, plugins) in gateways.items():
+        if key in wanted:
+            proc, port = start_gateway(procs, tmp, key, gateway_config(up_port, nroutes, plugins))
+            targets.append(Target(key, label, f"http://127.0.0.1:{port}/", [proc.pid]))
+    return targets
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--seconds", type=int, default=10, help="measured seconds per row (split over rounds)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; the least disturbed one is kept"
+    )
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--json", dest="json_out")
@@ -230,75 +288,23 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     wanted = args.rows.split(",")
     procs = Procs()
-    rows: list[Row] = []
     tmp = Path(tempfile.mkdtemp(prefix="moongate-bench-"))
+    per_round = max(2, round(args.seconds / args.rounds))
+    results: dict[str, list[Row]] = {}
     try:
-        up_port = free_port()
-        upstream = start_nginx(procs, NGINX_UPSTREAM, tmp, "upstream", LOAD_CORE, port=up_port)
-        wait_port(up_port)
-        up_pids = [upstream.pid, *children(upstream.pid)]
-        if "upstream" in wanted:
-            rows.append(
-                measure(
-                    "upstream (nginx, direct)",
-                    f"http://127.0.0.1:{up_port}/",
-                    up_pids,
-                    args.seconds,
-                    args.connections,
-                )
-            )
-        if "nginx" in wanted:
-            port = free_port()
-            proxy = start_nginx(procs, NGINX_PROXY, tmp, "proxy", GATEWAY_CORE, port=port, up=up_port)
-            wait_port(port)
-            rows.append(
-                measure(
-                    "nginx proxy_pass (1 worker)",
-                    f"http://127.0.0.1:{port}/",
-                    [proxy.pid, *children(proxy.pid)],
-                    args.seconds,
-                    args.connections,
-                )
-            )
-            procs.stop(proxy)
-        baselines = {
-            "aiohttp-bare": ("aiohttp bare server (no proxy)", ["bare"]),
-            "aiohttp-naive": ("naive aiohttp proxy", ["naive"]),
-        }
-        for key, (label, args_) in baselines.items():
-            if key not in wanted:
-                continue
-            port = free_port()
-            proc = procs.start(
-                [sys.executable, "-m", "bench.baselines", *args_, str(port), str(up_port)],
-                GATEWAY_CORE,
-                cwd=str(ROOT),
-            )
-            wait_port(port)
-            rows.append(
-                measure(label, f"http://127.0.0.1:{port}/", [proc.pid], args.seconds, args.connections)
-            )
-            procs.stop(proc)
-        gateways = {
-            "moongate": ("moongate, no plugins", 1, []),
-            "moongate-3-plugins": (
-                "moongate, 3 Python plugins",
-                1,
-                ["bench-header-echo", "bench-upstream-header", "bench-shared"],
-            ),
-            "moongate-10-routes": ("moongate, 10 routes", 10, []),
-            "moongate-1000-routes": ("moongate, 1000 routes", 1000, []),
-        }
-        for key, (label, nroutes, plugins) in gateways.items():
-            if key not in wanted:
-                continue
-            proc, port = start_gateway(procs, tmp, key, gateway_config(up_port, nroutes, plugins))
-            rows.append(
-                measure(label, f"http://127.0.0.1:{port}/", [proc.pid], args.seconds, args.connections)
-            )
-            procs.stop(proc)
+        targets = start_targets(procs, tmp, wanted)
+        for target in targets:  # warm-up: pools, caches
+            run_wrk(target.url, 1, args.connections)
+        # Rows are measured in interleaved rounds so that a disturbance of the shared
+        # machine hits one round of every row rather than all of one row; per row the
+        # round with the least CPU per request is kept (the least disturbed one).
+        for _ in range(args.rounds):
+            for target in targets:
+                row = measure(target.name, target.url, target.pids, per_round, args.connections, warm=False)
+                results.setdefault(target.key, []).append(row)
     finally:
         procs.stop_all()
+    rows = [min(runs, key=lambda r: r.cpu_us) for runs in results.values()]
     print_table(rows)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps([asdict(r) for r in rows], indent=2))

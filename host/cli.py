@@ -82,6 +82,7 @@ def start(
     async def run() -> None:
         gateway = Gateway(settings, registry, config)
         await gateway.start()
+        gateway.tune_gc()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Context", "current_context", "use_context", "IDLE_CONTEXT", "ResponseSource"]
 
 
+_NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+
+
 class ResponseSource:
     """Values of ``kong.response.get_source()``."""
 
@@ -64,162 +67,76 @@ class Context:
       access for the later phases), ``tries``.
     """
 
-    __slots__ = (
-        # identity and timing
-        "request_id",
-        "started_at",
-        "t0",
-        "t_upstream_start",
-        "t_upstream_headers",
-        "t_end",
-        "snapshot",
-        "settings",
-        "phase",
-        # client request
-        "method",
-        "scheme",
-        "host",
-        "port",
-        "http_version",
-        "raw_path",
-        "path",
-        "raw_query",
-        "request_uri",
-        "headers",
-        "client_ip",
-        "peer_ip",
-        "peer_port",
-        "body",
-        "body_too_large",
-        "query_cache",
-        "request_size",
-        # routing
-        "route",
-        "service",
-        "uri_captures",
-        "stripped_prefix",
-        "router_match",
-        # caller identity
-        "consumer",
-        "credential",
-        # upstream request
-        "upstream_scheme",
-        "upstream_method",
-        "upstream_path",
-        "upstream_query",
-        "upstream_headers",
-        "upstream_body",
-        "upstream_host",
-        "upstream_port",
-        "upstream_host_header",
-        "upstream_name",
-        "connect_timeout",
-        "write_timeout",
-        "read_timeout",
-        "retries",
-        "buffered_proxying",
-        "tries",
-        # upstream response
-        "service_status",
-        "service_headers",
-        "service_body",
-        # client response
-        "status",
-        "response_headers",
-        "response_source",
-        "exited",
-        "exit_body",
-        "headers_sent",
-        "response_size",
-        # body filter
-        "body_chunk",
-        "body_eof",
-        "body_buffer",
-        # plugin state
-        "shared",
-        "plugin_ctx",
-        "plugin_name",
-        "plugin_id",
-        "serialize_values",
-        "plugins",
-        "extra",
-    )
+    # Immutable defaults live on the class: a request only stores what it changes, which
+    # keeps creating a context cheap (it is created for every request).
+    request_id: str = ""
+    t_upstream_start: float = 0.0
+    t_upstream_headers: float = 0.0
+    t_end: float = 0.0
+    phase: Phase = Phase.init_worker
+    method: str = "GET"
+    scheme: str = "http"
+    host: str = ""
+    port: int = 0
+    http_version: float = 1.1
+    raw_path: str = "/"
+    path: str = "/"
+    raw_query: str = ""
+    request_uri: str = "/"
+    client_ip: str = ""
+    peer_ip: str = ""
+    peer_port: int = 0
+    body: bytes | None = None
+    body_too_large: bool = False
+    query_cache: dict[str, Any] | None = None
+    request_size: int = 0
+    route: dict[str, Any] | None = None
+    service: dict[str, Any] | None = None
+    stripped_prefix: str | None = None
+    router_match: Any = None
+    consumer: dict[str, Any] | None = None
+    credential: dict[str, Any] | None = None
+    upstream_scheme: str = "http"
+    upstream_method: str | None = None  # None: same as the client's
+    upstream_path: str | None = None  # None: built by the router rules
+    upstream_query: str | None = None  # None: the client's raw query
+    upstream_headers: CIMultiDict[str] | None = None
+    upstream_body: bytes | None = None  # None: the client's body, streamed
+    upstream_host: str = ""
+    upstream_port: int = 0
+    upstream_host_header: str | None = None  # set by kong.service.request.set_header("Host")
+    upstream_name: str | None = None  # an Upstream entity name, balanced
+    connect_timeout: int = 60000
+    write_timeout: int = 60000
+    read_timeout: int = 60000
+    retries: int = 5
+    buffered_proxying: bool = False
+    service_status: int | None = None
+    service_headers: CIMultiDictProxy[str] | CIMultiDict[str] | None = None
+    service_body: bytes | None = None
+    status: int = 200
+    response_source: str = ResponseSource.ERROR
+    exited: bool = False
+    exit_body: bytes | None = None
+    headers_sent: bool = False
+    response_size: int = 0
+    body_chunk: bytes | None = None
+    body_eof: bool = False
+    body_buffer: list[bytes] | None = None
+    plugin_name: str | None = None
+    plugin_id: str | None = None
 
     def __init__(self, snapshot: Snapshot | None = None, settings: Settings | None = None) -> None:
-        self.request_id = ""
         self.started_at = time.time()
         self.t0 = time.perf_counter()
-        self.t_upstream_start = 0.0
-        self.t_upstream_headers = 0.0
-        self.t_end = 0.0
         self.snapshot = snapshot
         self.settings = settings
-        self.phase: Phase = Phase.init_worker
-
-        self.method = "GET"
-        self.scheme = "http"
-        self.host = ""
-        self.port = 0
-        self.http_version = 1.1
-        self.raw_path = "/"
-        self.path = "/"
-        self.raw_query = ""
-        self.request_uri = "/"
-        self.headers: CIMultiDictProxy[str] | CIMultiDict[str] = CIMultiDict()
-        self.client_ip = ""
-        self.peer_ip = ""
-        self.peer_port = 0
-        self.body: bytes | None = None
-        self.body_too_large = False
-        self.query_cache: dict[str, Any] | None = None
-        self.request_size = 0
-
-        self.route: dict[str, Any] | None = None
-        self.service: dict[str, Any] | None = None
+        self.headers: CIMultiDictProxy[str] | CIMultiDict[str] = _NO_HEADERS
         self.uri_captures: dict[str, Any] = {"unnamed": [], "named": {}}
-        self.stripped_prefix: str | None = None
-        self.router_match: Any = None
-
-        self.consumer: dict[str, Any] | None = None
-        self.credential: dict[str, Any] | None = None
-
-        self.upstream_scheme = "http"
-        self.upstream_method: str | None = None  # None: same as the client's
-        self.upstream_path: str | None = None  # None: built by the router rules
-        self.upstream_query: str | None = None  # None: the client's raw query
-        self.upstream_headers: CIMultiDict[str] | None = None
-        self.upstream_body: bytes | None = None  # None: the client's body, streamed
-        self.upstream_host = ""
-        self.upstream_port = 0
-        self.upstream_host_header: str | None = None  # set by kong.service.request.set_header("Host")
-        self.upstream_name: str | None = None  # an Upstream entity name, balanced
-        self.connect_timeout = 60000
-        self.write_timeout = 60000
-        self.read_timeout = 60000
-        self.retries = 5
-        self.buffered_proxying = False
         self.tries: list[dict[str, Any]] = []
-
-        self.service_status: int | None = None
-        self.service_headers: CIMultiDictProxy[str] | CIMultiDict[str] | None = None
-        self.service_body: bytes | None = None
-
-        self.status = 200
         self.response_headers: CIMultiDict[str] = CIMultiDict()
-        self.response_source = ResponseSource.ERROR
-        self.exited = False
-        self.exit_body: bytes | None = None
-        self.headers_sent = False
-        self.response_size = 0
-
-        self.body_chunk: bytes | None = None
-        self.body_eof = False
-        self.body_buffer: list[bytes] | None = None
-
         self.shared: dict[str, Any] = {}
         self.plugin_ctx: dict[str, dict[str, Any]] = {}
-        self.plugin_name: str | None = None
-        self.plugin_id: str | None = None
         self.serialize_values: list[tuple[str, Any, str]] = []
         self.plugins: list[Any] = []
         self.extra: dict[str, Any] = {}

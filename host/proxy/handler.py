@@ -168,6 +168,7 @@ class ProxyHandler:
         ctx.route = route
         ctx.service = service
         ctx.uri_captures = match.uri_captures
+        ctx.stripped_prefix = match.stripped_prefix  # kong.request.get_forwarded_prefix() in access
         redirect = self._protocol_redirect(ctx, route)
         if redirect is not None:
             return await send_response(ctx, request, runner)
@@ -251,7 +252,6 @@ class ProxyHandler:
         ctx.retries = 5 if retries is None else retries
 
     def _upstream_target(self, ctx: Context, match: Any) -> str:
-        ctx.stripped_prefix = match.stripped_prefix
         path = ctx.upstream_path
         if path is None:
             path = match.upstream_path(ctx.path)

@@ -30,6 +30,7 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "expect",
         "content-length",  # recomputed for the body actually sent
+        "host",  # sent from the route/service rules (preserve_host, upstream host_header)
     )
 )
 _CONNECTION_KEEP = frozenset({"close", "keep-alive", "upgrade"})
@@ -95,38 +96,44 @@ def add_forwarded_headers(ctx: Context, headers: CIMultiDict[str]) -> None:
 
 
 def build_request_head(method: str, target: str, host: str, headers: CIMultiDict[str], framing: str) -> bytes:
-    """The request line and headers as bytes; ``framing`` is the Content-Length/TE line."""
+    """The request line and headers as bytes; ``framing`` is the Content-Length/TE line.
+
+    ``host`` is the Host header to send; a Host left in ``headers`` is not sent twice.
+    """
+    items = headers.items()
+    if "Host" in headers:
+        items = [(n, v) for n, v in items if n.lower() != "host"]  # type: ignore[assignment]
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
-    for name, value in headers.items():
-        if name.lower() == "host":
-            continue
-        lines.append(f"{name}: {value}\r\n")
+    lines += [f"{name}: {value}\r\n" for name, value in items]
     lines.append("Connection: keep-alive\r\n")
-    if framing:
-        lines.append(framing)
+    lines.append(framing)
     lines.append("\r\n")
     return "".join(lines).encode("utf-8", "surrogateescape")
 
 
+_RESPONSE_DROP = frozenset(
+    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"}
+)
+
+
 def filter_response_headers(raw: list[tuple[bytes, bytes]], client_te: str | None) -> CIMultiDict[str]:
     """The upstream's response headers without hop-by-hop ones (Content-Length is kept)."""
-    headers: CIMultiDict[str] = CIMultiDict()
-    named: set[str] = set()
+    named: set[str] | None = None
+    keep_trailer = bool(client_te) and "trailers" in client_te.lower()  # type: ignore[union-attr]
+    pairs = []
     for k, v in raw:
-        name = k.decode("latin-1")
-        value = v.decode("latin-1")
-        lname = name.lower()
-        if lname == "connection":
-            for tok in value.split(","):
-                tok = tok.strip().lower()
-                if tok and tok not in _CONNECTION_KEEP:
-                    named.add(tok)
+        lname = k.lower()
+        if lname in _RESPONSE_DROP or (lname == b"trailer" and not keep_trailer):
+            if lname == b"connection":
+                for tok in v.decode("latin-1").split(","):
+                    tok = tok.strip().lower()
+                    if tok and tok not in _CONNECTION_KEEP:
+                        named = named or set()
+                        named.add(tok)
             continue
-        if lname in ("keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"):
-            continue
-        if lname == "trailer" and not (client_te and "trailers" in client_te.lower()):
-            continue
-        headers.add(name, value)
-    for name in named:
-        headers.popall(name, None)
+        pairs.append((k.decode("latin-1"), v.decode("latin-1")))
+    headers: CIMultiDict[str] = CIMultiDict(pairs)
+    if named:
+        for name in named:
+            headers.popall(name, None)
     return headers

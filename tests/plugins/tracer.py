@@ -27,6 +27,7 @@ class Plugin:
     def access(self, kong, conf):
         self._mark(kong, "access")
         kong.service.request.set_header("X-Tracer", conf["label"])
+        kong.service.request.set_header("X-Prefix-Seen", kong.request.get_forwarded_prefix() or "none")
 
     def header_filter(self, kong, conf):
         self._mark(kong, "header_filter")

@@ -77,6 +77,7 @@ async def test_phases_run_in_order_and_log_after_response(gw, http):
         phases_at_headers = resp.headers["X-Tracer-Phases"]
         data = await resp.json()
     assert data["headers"]["X-Tracer"] == "tracer"
+    assert data["headers"]["X-Prefix-Seen"] == "/main"  # the stripped prefix is known during access
     assert phases_at_headers == "rewrite,access,header_filter"
     for _ in range(100):
         if "log" in tracer_module().SEEN.get("t1", []):
