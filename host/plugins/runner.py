@@ -29,12 +29,12 @@ __all__ = ["PhaseRunner", "PluginError"]
 
 log = logging.getLogger("moongate.plugins")
 
-_ACCESS = Phase.access
-_REWRITE = Phase.rewrite
-_RESPONSE = Phase.response
-_HEADER_FILTER = Phase.header_filter
-_BODY_FILTER = Phase.body_filter
-_LOG = Phase.log
+_ACCESS = int(Phase.access)  # plain ints: IntFlag arithmetic is slow Python code
+_REWRITE = int(Phase.rewrite)
+_RESPONSE = int(Phase.response)
+_HEADER_FILTER = int(Phase.header_filter)
+_BODY_FILTER = int(Phase.body_filter)
+_LOG = int(Phase.log)
 
 
 class PluginError(Exception):

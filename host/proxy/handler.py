@@ -31,6 +31,7 @@ __all__ = ["ProxyHandler"]
 
 log = logging.getLogger("moongate.proxy")
 _getrandbits = random.getrandbits
+_ACCESS = int(Phase.access)
 
 
 def _connection_info(transport: Any) -> tuple[str, int, str, int, str]:
@@ -158,7 +159,7 @@ class ProxyHandler:
         match = snapshot.router.match(
             ctx.method, ctx.headers.get("Host", ""), ctx.path, ctx.headers, ctx.port, ctx.scheme
         )
-        ctx.phase = Phase.access
+        ctx.phase = _ACCESS
         if match is None:
             kong_error(ctx, 404, "no Route matched with those values")
             return await send_response(ctx, request, runner)

@@ -46,7 +46,7 @@ def kong_error(ctx: Context, status: int, message: str, headers: dict[str, str] 
     from pdk import kong
 
     saved = ctx.phase
-    ctx.phase = Phase.error
+    ctx.phase = int(Phase.error)
     try:
         kong.response.error(status, message, headers)
     except ExitSignal:

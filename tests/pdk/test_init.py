@@ -43,7 +43,7 @@ def test_namespaces_expose_the_module_functions():
     assert kong.service.request.set_header is pdk.service.request.set_header
     assert kong.service.set_target is pdk.service.set_target
     assert callable(kong.log) and kong.log.err is pdk.log.err
-    assert kong.ctx is pdk.ctx
+    assert kong.ctx is pdk.ctx.PDK_NAMESPACE and repr(kong.ctx) == "<kong.ctx>"
     assert not hasattr(kong.request, "_header")  # private helpers stay private
     assert repr(kong.service.response) == "<kong.service.response>"
 
