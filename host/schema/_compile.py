@@ -15,27 +15,13 @@ from typing import Any
 from host.schema.entity_checks import EntityCheck, compile_check
 from host.schema.lua_pattern import LuaPatternError, compile_lua_pattern
 from host.schema.messages import MISSING, SchemaDefinitionError
+from host.schema.validators import _ANY as ALL_TYPES
 from host.schema.validators import VALIDATOR_ORDER, VALIDATOR_TYPES
 
 __all__ = ["FieldDef", "RecordDef", "ShorthandDef", "compile_field", "compile_record", "MISSING", "TYPES"]
 
 
-TYPES = frozenset(
-    {
-        "string",
-        "number",
-        "integer",
-        "boolean",
-        "array",
-        "set",
-        "map",
-        "record",
-        "foreign",
-        "json",
-        "any",
-        "function",
-    }
-)
+TYPES = ALL_TYPES
 _PLAIN_ATTRS = frozenset(
     {
         "type", "required", "default", "description", "auto", "unique", "unique_across_ws", "immutable",

@@ -54,6 +54,7 @@ VALIDATOR_ORDER: tuple[str, ...] = (
     "mutually_exclusive_subsets",
 )
 
+#: every field type (validators that apply to any type); _compile.TYPES re-exports it
 _ANY = frozenset(
     {
         "string",
