@@ -298,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         # Rows are measured in interleaved rounds so that a disturbance of the shared
         # machine hits one round of every row rather than all of one row; per row the
         # round with the least CPU per request is kept (the least disturbed one).
-        for _ in range(args.rounds):
-            for target in targets:
+        for round_no in range(args.rounds):
+            # a different order each round: a row never always follows the same neighbour
+            order = targets[round_no % len(targets) :] + targets[: round_no % len(targets)]
+            for target in order:
                 row = measure(target.name, target.url, target.pids, per_round, args.connections, warm=False)
                 results.setdefault(target.key, []).append(row)
     finally:
