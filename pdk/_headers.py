@@ -18,6 +18,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from pdk.errors import PDKArgumentError
 
 __all__ = [
+    "lookup",
     "HEADERS_SENT",
     "HeaderDict",
     "MAX_HEADERS_LIMIT",
@@ -73,6 +74,16 @@ def lua_tostring(value: Any) -> str:
             return str(int(value))
         return format(value, ".14g")
     return str(value)
+
+
+def lookup(headers: Any, name: Any) -> str | None:
+    """The first value of header ``name`` (case-insensitive; ``_`` may stand for ``-``)."""
+    if not isinstance(name, str):
+        raise PDKArgumentError("header name must be a string")
+    value = headers.get(name)
+    if value is None and "_" in name:
+        value = headers.get(name.replace("_", "-"))
+    return value
 
 
 def header_name(name: Any) -> str:

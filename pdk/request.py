@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pdk import _forwarded
 from pdk._body import BODY_TOO_LARGE, decode_body, parse_args, query_args, supported_mime
-from pdk._headers import HeaderDict, check_max, header_dict
+from pdk._headers import HeaderDict, check_max, header_dict, lookup
 from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError, PDKError
 from pdk.phases import BODY_IN, NOT_INIT_WORKER, REQUEST, phase_checked
@@ -274,12 +274,7 @@ def get_header(ctx: Context, name: str) -> str | None:
         Lua: local v = kong.request.get_header("X-Foo")
         Python: v = kong.request.get_header("X-Foo")
     """
-    if not isinstance(name, str):
-        raise PDKArgumentError("header name must be a string")
-    value = ctx.headers.get(name)
-    if value is None and "_" in name:
-        value = ctx.headers.get(name.replace("_", "-"))
-    return value
+    return lookup(ctx.headers, name)
 
 
 @phase_checked(REQUEST)

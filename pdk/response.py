@@ -22,6 +22,7 @@ from pdk._headers import (
     header_dict,
     header_name,
     header_value,
+    lookup,
     store,
 )
 from pdk._settings import settings_of
@@ -85,12 +86,7 @@ def get_header(ctx: Context, name: str) -> str | None:
         Lua: local ctype = kong.response.get_header("Content-Type")
         Python: ctype = kong.response.get_header("Content-Type")
     """
-    if not isinstance(name, str):
-        raise PDKArgumentError("header name must be a string")
-    value = ctx.response_headers.get(name)
-    if value is None and "_" in name:
-        value = ctx.response_headers.get(name.replace("_", "-"))
-    return value
+    return lookup(ctx.response_headers, name)
 
 
 @phase_checked(RESPONSE_READ)
