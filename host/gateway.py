@@ -16,6 +16,8 @@ from host.config import ConfigError, load_file
 from host.config.model import DeclarativeConfig
 from host.config.snapshot import Snapshot
 from host.context import IDLE_CONTEXT
+from host.lua.loader import discover_lua_plugins
+from host.lua.runtime import LuaHost
 from host.plugins.python_loader import discover_python_plugins
 from host.plugins.runner import PhaseRunner
 from host.plugins.spec import PluginRegistry
@@ -36,6 +38,10 @@ def build_registry(settings: Settings) -> PluginRegistry:
     bundled = "bundled" in settings.plugins and "off" not in settings.plugins
     specs, failures = discover_python_plugins(settings.plugins_dirs, bundled=bundled)
     registry = PluginRegistry()
+    registry.lua = LuaHost(settings)
+    lua_specs, lua_failures = discover_lua_plugins(registry.lua, settings.plugins_dirs, bundled=bundled)
+    specs += lua_specs
+    failures.update(lua_failures)
     for spec in specs:
         try:
             registry.add(spec)

@@ -95,6 +95,8 @@ class PluginRegistry:
         self._specs: dict[str, PluginSpec] = {}
         #: plugins that failed to load: name -> reason (shown by the status endpoint and the CLI)
         self.failures: dict[str, str] = {}
+        #: the worker's Lua runtime (host.lua.runtime.LuaHost) when Lua plugins are enabled
+        self.lua: Any = None
         for spec in specs:
             self.add(spec)
 

@@ -1,0 +1,170 @@
+"""The PDK for Lua: every ``kong.*`` function of :mod:`pdk` as a Lua-callable function.
+
+There is one PDK implementation, in :mod:`pdk`.  This module wraps each public
+function for Lua once per runtime (:func:`lua_function`) and hands the wrapped
+functions to the Lua module ``moongate.kong`` (``host/lua/lua/modules/moongate.kong.lua``),
+which builds the ``kong`` table with Kong's Lua conventions:
+
+* arguments arrive as Lua values and are converted (strings to ``str``, tables to
+  dicts/lists); results go back as Lua values (dicts and lists become tables);
+* caller misuse (:class:`~pdk.errors.PDKArgumentError`, a phase error, any other
+  exception) is raised as a Lua error; an operational failure
+  (:class:`~pdk.errors.PDKError`) returns ``nil, err``;
+* ``kong.response.exit``/``error`` end the handler (its coroutine is never resumed).
+
+One crossing per PDK call: the Lua wrapper calls the Python function once and only
+checks the first result for the raise/exit markers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lupa.luajit21 import lua_type
+
+from host.context import current_context
+from host.lua.convert import to_python
+from host.version import KONG_COMPAT_VERSION, KONG_COMPAT_VERSION_NUM
+from pdk import NAMESPACES
+from pdk.errors import ExitSignal, PDKArgumentError, PDKError, PDKPhaseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from host.lua.runtime import LuaHost
+
+__all__ = ["install", "lua_function", "RAISE", "EXIT"]
+
+RAISE = b"\0moongate:raise"
+EXIT = b"\0moongate:exit"
+_SCALARS = frozenset({int, float, bool, bytes, type(None)})
+_MISUSE = (PDKArgumentError, PDKPhaseError)
+
+
+def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """Wrap ``fn`` for Lua: convert arguments and results, map errors to Kong's conventions.
+
+    The wrapper returns ``RAISE, message`` for a Lua error and ``EXIT`` after
+    ``kong.response.exit``; the Lua side (``H.wrap``) turns those into ``error()``
+    and the end of the handler.
+    """
+    runtime = host.runtime
+    null = host.null
+    to_lua = host.to_lua
+
+    def arg(value: Any) -> Any:
+        cls = value.__class__
+        if cls is bytes:
+            return value.decode("utf-8", "surrogateescape")
+        if cls in _SCALARS:
+            return value
+        if lua_type(value) == "table":
+            return to_python(value, null)
+        if value == null:
+            return None
+        return value
+
+    def call(*args: Any) -> Any:
+        try:
+            result = fn(*map(arg, args)) if args else fn()
+        except ExitSignal:
+            return EXIT
+        except _MISUSE as exc:
+            return RAISE, str(exc).encode("utf-8", "surrogateescape")
+        except PDKError as exc:
+            return None, str(exc).encode("utf-8", "surrogateescape")
+        except Exception as exc:  # noqa: BLE001 - reaches the plugin as a Lua error
+            return RAISE, f"{name}: {exc}".encode("utf-8", "surrogateescape")
+        cls = result.__class__
+        if cls is str:
+            return result.encode("utf-8", "surrogateescape")
+        if cls in _SCALARS:
+            return result
+        return to_lua(result)
+
+    del runtime
+    call.__name__ = name
+    return call
+
+
+def _namespace_functions(public_name: str, module_name: str) -> dict[str, Callable[..., Any]]:
+    module = importlib.import_module(module_name)
+    obj = getattr(module, "PDK_NAMESPACE", None)
+    if obj is not None:  # kong.log (callable object), kong.ctx (properties)
+        names = [n for n in getattr(module, "__all__", []) if callable(getattr(module, n, None))]
+        return {n: getattr(module, n) for n in names}
+    return {n: getattr(module, n) for n in module.__all__}
+
+
+def pdk_table(host: LuaHost) -> Any:
+    """``{namespace = {fn = wrapped, ...}, ...}`` for every PDK namespace (dotted names flat)."""
+    tables: dict[bytes, Any] = {}
+    for public_name, module_name in NAMESPACES:
+        functions = {
+            fname.encode(): lua_function(host, fn, f"kong.{public_name}.{fname}")
+            for fname, fn in _namespace_functions(public_name, module_name).items()
+        }
+        tables[public_name.encode()] = host.runtime.table_from(functions)
+    tables[b"version"] = KONG_COMPAT_VERSION.encode()
+    tables[b"version_num"] = KONG_COMPAT_VERSION_NUM
+    return host.runtime.table_from(tables)
+
+
+def _ctx_shared_get(host: LuaHost) -> Callable[[Any], Any]:
+    to_lua = host.to_lua
+
+    def get(key: Any) -> Any:
+        ctx = current_context()
+        if key.__class__ is bytes:
+            key = key.decode("utf-8", "surrogateescape")
+        value = ctx.shared.get(key)
+        cls = value.__class__
+        if cls is str:
+            return value.encode("utf-8", "surrogateescape")
+        if cls in _SCALARS or lua_type(value) is not None:
+            return value  # Lua values stored by Lua come back as themselves
+        return to_lua(value)
+
+    return get
+
+
+def _ctx_shared_set(key: Any, value: Any) -> None:
+    ctx = current_context()
+    if key.__class__ is bytes:
+        key = key.decode("utf-8", "surrogateescape")
+    if value.__class__ is bytes:
+        value = value.decode("utf-8", "surrogateescape")
+    if value is None:
+        ctx.shared.pop(key, None)
+    else:
+        ctx.shared[key] = value
+
+
+def _configuration_get(host: LuaHost) -> Callable[[Any], Any]:
+    from pdk import kong
+
+    def get(key: Any) -> Any:
+        name = key.decode() if key.__class__ is bytes else str(key)
+        try:
+            value = getattr(kong.configuration, name)
+        except (AttributeError, KeyError):
+            return None
+        return host.to_lua(value)
+
+    return get
+
+
+def install(host: LuaHost) -> None:
+    """Build ``kong`` (and ``ngx``) in the runtime, before any plugin is loaded."""
+    helpers = host.runtime.table_from(
+        {
+            b"pdk": pdk_table(host),
+            b"shared_get": _ctx_shared_get(host),
+            b"shared_set": _ctx_shared_set,
+            b"configuration_get": _configuration_get(host),
+        }
+    )
+    host.H.bridge = helpers
+    host.H.kong = host.require("moongate.kong")
+    host.H.ngx = host.require("moongate.ngx")
+    host.H["print"] = host.H.ngx.print

@@ -1,0 +1,159 @@
+"""Finding and loading Lua plugins written for Kong.
+
+A plugin is a folder holding ``handler.lua`` and ``schema.lua`` (and any other
+modules it requires as ``kong.plugins.<name>.<module>``), found in a plugin
+directory in either of Kong's layouts::
+
+    <dir>/kong/plugins/<name>/handler.lua      (a LuaRocks tree / Kong's source layout)
+    <dir>/<name>/handler.lua
+
+Loading checks what Kong checks (``PRIORITY`` an integer, ``VERSION`` like ``x.y.z``,
+not ``response`` with a filter phase), compiles ``schema.lua`` into the same schema
+engine Python plugins use, and returns a :class:`~host.plugins.spec.PluginSpec`
+whose handlers run the Lua methods as coroutines (``handler:phase(conf)``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from lupa.luajit21 import LuaError, lua_type
+
+from host.context import current_context
+from host.lua.driver import drive, request_state
+from host.lua.runtime import LuaHost
+from host.lua.schema import lua_schema_definition
+from host.plugins.spec import PluginLoadError, PluginSpec, validate_metadata
+from pdk.phases import PLUGIN_PHASES
+
+__all__ = ["discover_lua_plugins", "load_lua_plugin", "plugin_folders", "BUNDLED_DIR"]
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent.parent / "lua_plugins"
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+#: configs converted to Lua tables, by id(conf): (conf, table); cleared when it grows
+_CONF_CACHE_MAX = 4096
+
+
+def plugin_folders(root: Path) -> Iterator[tuple[str, Path]]:
+    """(name, folder) of every Lua plugin under ``root``, in both of Kong's layouts."""
+    if not root.is_dir():
+        return
+    seen: set[str] = set()
+    for base in (root / "kong" / "plugins", root):
+        if not base.is_dir():
+            continue
+        for folder in sorted(base.iterdir()):
+            if folder.name in seen or not (folder / "handler.lua").is_file():
+                continue
+            seen.add(folder.name)
+            yield folder.name, folder
+
+
+def discover_lua_plugins(
+    host: LuaHost, plugin_dirs: Iterable[str] = (), *, bundled: bool = True
+) -> tuple[list[PluginSpec], dict[str, str]]:
+    """Load every Lua plugin found; returns (specs, failures by plugin name)."""
+    roots = ([BUNDLED_DIR] if bundled else []) + [Path(d) for d in plugin_dirs]
+    specs: list[PluginSpec] = []
+    failures: dict[str, str] = {}
+    for root in roots:
+        for name, folder in plugin_folders(root):
+            try:
+                specs.append(load_lua_plugin(host, name, folder))
+            except PluginLoadError as exc:
+                failures[name] = str(exc)
+    return specs, failures
+
+
+def _lua_text(err: Any) -> str:
+    text = str(err)
+    return text.split("\nstack traceback:", 1)[0]
+
+
+def load_lua_plugin(host: LuaHost, name: str, folder: Path) -> PluginSpec:
+    """Load one plugin folder (``handler.lua`` + ``schema.lua``) into ``host``."""
+    handler_file = folder / "handler.lua"
+    source = str(handler_file)
+    if not _NAME.fullmatch(name):
+        raise PluginLoadError(name, source, "plugin names may only hold letters, digits, '-' and '_'")
+    if not (folder / "schema.lua").is_file():
+        raise PluginLoadError(name, str(folder / "schema.lua"), "schema.lua is missing")
+    host.H.forget_plugin(name.encode())
+    host.register_plugin_dir(name, folder)
+    try:
+        schema_table = host.H.load_module(f"kong.plugins.{name}.schema".encode())
+    except LuaError as exc:
+        raise PluginLoadError(name, str(folder / "schema.lua"), _lua_text(exc)) from None
+    schema = lua_schema_definition(host, name, str(folder / "schema.lua"), schema_table)
+    try:
+        handler = host.H.load_module(f"kong.plugins.{name}.handler".encode())
+    except LuaError as exc:
+        raise PluginLoadError(name, source, _lua_text(exc)) from None
+    if lua_type(handler) != "table":
+        raise PluginLoadError(name, source, "handler.lua must return the handler table")
+    phases = [p for p in PLUGIN_PHASES if lua_type(handler[p.encode()]) in ("function", "table")]
+    priority, version = validate_metadata(
+        name, source, handler[b"PRIORITY"], host.to_python(handler[b"VERSION"]), phases
+    )
+    from host.schema import scope_flags
+
+    no_consumer, no_route, no_service = scope_flags(schema)
+    handlers = {phase: _make_handler(host, name, handler, phase) for phase in phases}
+    return PluginSpec(
+        name=name,
+        version=version,
+        priority=priority,
+        language="lua",
+        source=source,
+        schema=schema,
+        handlers=handlers,
+        async_phases=frozenset(phases),
+        no_consumer=no_consumer,
+        no_route=no_route,
+        no_service=no_service,
+        extra={"handler": handler, "folder": str(folder)},
+    )
+
+
+def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callable[..., Any]:
+    """The Python callable the phase runner awaits: ``handler:phase(conf)`` in a coroutine."""
+    phase_call = host.H.phase_call
+    plugin = name.encode()
+    phase_b = phase.encode()
+    cache = host.state.setdefault("conf_tables", {})
+
+    def conf_table(conf: dict[str, Any]) -> Any:
+        entry = cache.get(id(conf))
+        if entry is not None and entry[0] is conf:
+            return entry[1]
+        if len(cache) >= _CONF_CACHE_MAX:
+            cache.clear()
+        table = host.to_lua(conf)
+        cache[id(conf)] = (conf, table)
+        return table
+
+    if phase == "init_worker":
+
+        async def init_worker(kong: Any) -> None:
+            await drive(host, None, plugin, phase_call, handler, phase_b)
+
+        return init_worker
+
+    if phase == "configure":
+
+        async def configure(kong: Any, configs: list[dict[str, Any]] | None) -> None:
+            tables = [conf_table(c) for c in configs or ()]
+            arg = host.runtime.table_from(tables) if tables else None
+            await drive(host, None, plugin, phase_call, handler, phase_b, arg)
+
+        return configure
+
+    async def run(kong: Any, conf: dict[str, Any]) -> None:
+        ctx = current_context()
+        await drive(host, request_state(host, ctx), plugin, phase_call, handler, phase_b, conf_table(conf))
+
+    run.__name__ = f"{name}.{phase}"
+    return run

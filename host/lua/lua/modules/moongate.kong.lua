@@ -1,0 +1,178 @@
+-- The `kong` global for Lua plugins, built from the one PDK implementation (pdk/).
+-- `H.bridge.pdk` holds every PDK function wrapped for Lua (host/lua/bridge.py); this
+-- module adds Kong's Lua conventions on top: the raise/exit markers become error()
+-- and the end of the handler, header tables look up names case-insensitively, and
+-- kong.log / kong.ctx / kong.table behave as Kong's Lua objects do.
+local _, H = ...
+local B = H.bridge
+local P = B.pdk
+local wrap = H.wrap
+local type, tostring, select, pairs, rawget, setmetatable, error = type, tostring, select, pairs, rawget, setmetatable, error
+local lower, gsub, concat = string.lower, string.gsub, table.concat
+
+local kong = {}
+
+-- case-insensitive header tables (`_` may stand for `-`), as Kong's get_headers returns
+local HEADERS_MT = {
+  __index = function(t, k)
+    if type(k) == "string" then
+      local n = gsub(lower(k), "_", "-")
+      if n ~= k then return rawget(t, n) end
+    end
+  end,
+}
+H.HEADERS_MT = HEADERS_MT
+
+local function with_headers_mt(t, err)
+  if type(t) == "table" then setmetatable(t, HEADERS_MT) end
+  return t, err
+end
+
+local function namespace(name, overrides)
+  local ns = {}
+  for fname, pyfn in pairs(P[name]) do
+    ns[fname] = wrap(pyfn)
+  end
+  for fname, fn in pairs(overrides or {}) do
+    ns[fname] = fn
+  end
+  return ns
+end
+
+local function headers_getter(pyfn)
+  local f = wrap(pyfn)
+  return function(...) return with_headers_mt(f(...)) end
+end
+
+---------------------------------------------------------------------------------
+-- kong.table: pure Lua, no crossing
+---------------------------------------------------------------------------------
+local ok_new, table_new = pcall(H.require, "table.new")
+local ok_clear, table_clear = pcall(H.require, "table.clear")
+kong.table = {
+  new = ok_new and table_new or function() return {} end,
+  clear = ok_clear and table_clear or function(t) for k in pairs(t) do t[k] = nil end end,
+  merge = function(t1, t2)
+    local res = {}
+    if t1 then for k, v in pairs(t1) do res[k] = v end end
+    if t2 then for k, v in pairs(t2) do res[k] = v end end
+    return res
+  end,
+}
+
+---------------------------------------------------------------------------------
+-- the namespaces served by the Python PDK
+---------------------------------------------------------------------------------
+kong.node = namespace("node")
+kong.ip = namespace("ip")
+kong.client = namespace("client")
+kong.service = namespace("service")
+kong.request = namespace("request", {
+  get_headers = headers_getter(P.request.get_headers),
+})
+kong.service.request = namespace("service.request")
+kong.service.response = namespace("service.response", {
+  get_headers = headers_getter(P["service.response"].get_headers),
+})
+kong.response = namespace("response", {
+  get_headers = headers_getter(P.response.get_headers),
+})
+kong.router = namespace("router")
+kong.nginx = namespace("nginx")
+kong.plugin = namespace("plugin")
+
+---------------------------------------------------------------------------------
+-- kong.log: a callable table; arguments are turned into text Lua's way
+---------------------------------------------------------------------------------
+local function texts(...)
+  local n = select("#", ...)
+  if n == 1 then
+    local v = ...
+    if type(v) == "string" then return v end
+    return tostring(v)
+  end
+  local parts = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    parts[i] = type(v) == "string" and v or tostring(v)
+  end
+  return concat(parts)
+end
+
+local log = {}
+for _, level in ipairs({ "debug", "info", "notice", "warn", "err", "crit", "alert", "emerg", "trace", "deprecation" }) do
+  local pyfn = wrap(P.log[level])
+  log[level] = function(...) return pyfn(texts(...)) end
+end
+do
+  local inspect_fn = wrap(P.log.inspect)
+  log.inspect = setmetatable({
+    on = function() end,
+    off = function() end,
+  }, { __call = function(_, ...) return inspect_fn(...) end })
+end
+log.set_serialize_value = wrap(P.log.set_serialize_value)
+log.serialize = wrap(P.log.serialize)
+log.set_format = function() end
+setmetatable(log, { __call = function(_, ...) return log.notice(...) end })
+kong.log = log
+
+---------------------------------------------------------------------------------
+-- kong.ctx: `shared` is the request's shared table (the same one Python plugins
+-- see), `plugin` is private to the running plugin; both nil outside requests
+---------------------------------------------------------------------------------
+local shared_get, shared_set = B.shared_get, B.shared_set
+local SHARED_MT = {
+  __index = function(_, k) return shared_get(k) end,
+  __newindex = function(_, k, v) shared_set(k, v) end,
+}
+kong.ctx = setmetatable({}, {
+  __index = function(_, k)
+    local R = H.current()
+    if R == nil then return nil end
+    if k == "shared" then
+      local s = R.shared
+      if s == nil then
+        s = setmetatable({}, SHARED_MT)
+        R.shared = s
+      end
+      return s
+    elseif k == "plugin" then
+      local name = H.current_plugin() or ""
+      local t = R.plugin[name]
+      if t == nil then
+        t = {}
+        R.plugin[name] = t
+      end
+      return t
+    elseif k == "core" then
+      return R.ngx_ctx
+    end
+  end,
+  __newindex = function() error("kong.ctx is read-only", 2) end,
+})
+
+---------------------------------------------------------------------------------
+-- kong.configuration: read-only view of the settings
+---------------------------------------------------------------------------------
+local configuration_get = B.configuration_get
+local conf_cache = {}
+kong.configuration = setmetatable({
+  remove_sensitive = function() return {} end,
+}, {
+  __index = function(_, k)
+    local v = conf_cache[k]
+    if v == nil then
+      v = configuration_get(k)
+      if v ~= nil then conf_cache[k] = v end
+    end
+    return v
+  end,
+  __newindex = function() error("cannot write to configuration", 2) end,
+})
+
+kong.version = P.version
+kong.version_num = P.version_num
+kong.default_workspace = "00000000-0000-0000-0000-000000000000"
+
+return kong

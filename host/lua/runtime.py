@@ -1,0 +1,158 @@
+"""The Lua runtime of a worker: one hardened LuaJIT state that hosts every Lua plugin.
+
+:class:`LuaHost` creates the ``lupa.luajit21`` runtime with Python access locked down
+(``register_eval=False``, ``register_builtins=False``, no attribute access to any
+Python object), loads the Lua side of the host (``host/lua/lua/core.lua``), builds the
+``kong`` and ``ngx`` tables before any plugin code is loaded (Kong's handlers capture
+``kong.*`` at load time) and answers the core's questions: where is the source of
+``kong.plugins.<name>.<module>``, and of a host-provided module such as ``cjson``.
+
+No Python object with methods ever reaches Lua: the PDK is Lua tables of plain Python
+functions (see ``lua-sandbox.md`` §5 on lupa's method-call bug under LuaJIT).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from lupa.luajit21 import LuaRuntime
+
+from host.lua.convert import to_lua, to_python
+
+__all__ = ["LuaHost", "LUA_DIR", "MODULES_DIR"]
+
+LUA_DIR = Path(__file__).parent / "lua"
+MODULES_DIR = LUA_DIR / "modules"
+_MODULE_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_-]+)*")
+#: Lua runtime memory cap (bytes); one runtime holds every plugin of the worker
+DEFAULT_MAX_MEMORY = 1 << 30
+
+
+def _deny_get(obj: Any, name: Any) -> Any:
+    raise AttributeError("access to Python attributes is not allowed from Lua")
+
+
+def _deny_set(obj: Any, name: Any, value: Any) -> None:
+    raise AttributeError("access to Python attributes is not allowed from Lua")
+
+
+class LuaHost:
+    """One LuaJIT runtime with the Moongate host loaded (one per worker process)."""
+
+    def __init__(self, settings: Any = None, *, max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
+        self.settings = settings
+        self.runtime = LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            encoding=None,
+            attribute_handlers=(_deny_get, _deny_set),
+            max_memory=max_memory,
+        )
+        #: plugin name -> folder holding handler.lua (and its other modules)
+        self.plugin_dirs: dict[str, Path] = {}
+        #: name -> value: per-worker objects host modules share (timers, shared dicts, ...)
+        self.state: dict[str, Any] = {}
+        self.started = time.time()
+        backing = self.table(
+            plugin_module=self._plugin_module,
+            host_module=self._host_module,
+            module_backing=self._module_backing,
+        )
+        core = (LUA_DIR / "core.lua").read_bytes()
+        loader = self.runtime.eval("load")
+        self.H = loader(core, b"@moongate/core.lua")(backing)
+        self._call = self.H.call
+        self._resume = self.H.resume
+        from host.lua import bridge  # local: the bridge needs a running host
+
+        bridge.install(self)
+
+    # -- values -----------------------------------------------------------------------
+    def table(self, *items: Any, **fields: Any) -> Any:
+        """A new Lua table from positional values and keyword fields (converted)."""
+        data: dict[Any, Any] = {i + 1: v for i, v in enumerate(items)}
+        data.update(fields)
+        return self.to_lua(data)
+
+    def to_lua(self, value: Any) -> Any:
+        """Python data as a Lua value (see :mod:`host.lua.convert`)."""
+        return to_lua(self.runtime, value)
+
+    def to_python(self, value: Any) -> Any:
+        """A Lua value as Python data (``cjson.null`` becomes ``None``)."""
+        return to_python(value, self.null)
+
+    @property
+    def null(self) -> Any:
+        return self.H.null
+
+    # -- modules ------------------------------------------------------------------------
+    def register_plugin_dir(self, name: str, folder: Path) -> None:
+        """Make ``kong.plugins.<name>.*`` resolve to files in ``folder``."""
+        self.plugin_dirs[name] = folder
+
+    def _plugin_module(self, lua_name: bytes) -> tuple[bytes, bytes] | None:
+        name = lua_name.decode()
+        parts = name.split(".")
+        if len(parts) < 4 or parts[0] != "kong" or parts[1] != "plugins":
+            return None
+        folder = self.plugin_dirs.get(parts[2])
+        if folder is None or not _MODULE_NAME.fullmatch(name):
+            return None
+        rel = Path(*parts[3:])
+        for candidate in (folder / rel.with_suffix(".lua"), folder / rel / "init.lua"):
+            if candidate.is_file():
+                return candidate.read_bytes(), f"@{candidate}".encode()
+        return None
+
+    def _host_module(self, lua_name: bytes) -> tuple[bytes, bytes] | None:
+        name = lua_name.decode()
+        if not _MODULE_NAME.fullmatch(name):
+            return None
+        path = MODULES_DIR / f"{name}.lua"
+        if not path.is_file():
+            return None
+        return path.read_bytes(), f"@moongate/{name}.lua".encode()
+
+    def _module_backing(self, lua_name: bytes) -> Any:
+        """The Python half of a host module: ``host.lua.modules.<name>.backing(host)``."""
+        name = lua_name.decode().replace(".", "_").replace("-", "_")
+        try:
+            module = import_module(f"host.lua.modules.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"host.lua.modules.{name}":
+                return None
+            raise
+        functions: dict[str, Callable[..., Any]] = module.backing(self)
+        return self.runtime.table_from({k.encode(): v for k, v in functions.items()})
+
+    def require(self, name: str) -> Any:
+        """A host module's value (loaded once per runtime)."""
+        return self.H.require(name.encode())
+
+    # -- running code --------------------------------------------------------------------
+    def compile(self, source: str | bytes, chunkname: str = "=host") -> Any:
+        """Compile host (trusted) Lua code; returns the function."""
+        src = source.encode() if isinstance(source, str) else source
+        return _compiled(self.H.compile(src, chunkname.encode()))
+
+    def compile_in(self, plugin: str, source: str | bytes, chunkname: str = "=plugin") -> Any:
+        """Compile Lua code in plugin ``plugin``'s environment; returns the function."""
+        src = source.encode() if isinstance(source, str) else source
+        return _compiled(self.H.compile_in(plugin.encode(), src, chunkname.encode()))
+
+
+def _compiled(result: Any) -> Any:
+    """``load``'s results: the function, or raise its error message."""
+    if isinstance(result, tuple):
+        fn, err = (result + (None,))[:2]
+        if fn is None:
+            raise SyntaxError(to_python(err))
+        return fn
+    return result
