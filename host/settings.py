@@ -113,6 +113,9 @@ class Settings:
     def public_view(self) -> dict[str, Any]:
         """The settings without sensitive values (what ``kong.configuration`` shows)."""
         data = {k: v for k, v in asdict(self).items() if k not in SENSITIVE_SETTINGS}
+        for key in ("proxy_listen", "status_listen", "admin_listen"):  # arrays in Kong's view
+            if isinstance(data.get(key), str):
+                data[key] = [part.strip() for part in data[key].split(",") if part.strip()]
         data["kong_version"] = KONG_COMPAT_VERSION
         data["moongate_version"] = MOONGATE_VERSION
         return data

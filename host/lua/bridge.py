@@ -26,6 +26,7 @@ from lupa.luajit21 import lua_type
 
 from host.context import current_context
 from host.lua.convert import to_python
+from host.lua.table_view import LuaTableView, lua_to_shared
 from host.version import KONG_COMPAT_VERSION, KONG_COMPAT_VERSION_NUM
 from pdk import NAMESPACES
 from pdk.errors import ExitSignal, PDKArgumentError, PDKError, PDKPhaseError
@@ -46,10 +47,11 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
 
     The wrapper returns ``RAISE, message`` for a Lua error and ``EXIT`` after
     ``kong.response.exit``; the Lua side (``H.wrap``) turns those into ``error()``
-    and the end of the handler.
+    and the end of the handler.  For a ``@phase_checked`` function the phase is
+    checked here and its implementation called directly (one Python frame less:
+    this is the hot path of every PDK call from Lua).
     """
-    runtime = host.runtime
-    null = host.null
+    is_null = host.is_null
     to_lua = host.to_lua
 
     def arg(value: Any) -> Any:
@@ -58,15 +60,34 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
             return value.decode("utf-8", "surrogateescape")
         if cls in _SCALARS:
             return value
-        if lua_type(value) == "table":
-            return to_python(value, null)
-        if value == null:
+        kind = lua_type(value)
+        if kind == "table":
+            return to_python(value, is_null)
+        if kind == "userdata" and is_null(value):
             return None
         return value
 
+    impl = getattr(fn, "__pdk_impl__", None)
+    mask = int(getattr(fn, "__phases__", 0))
+
+    def invoke(args: tuple[Any, ...]) -> Any:
+        if impl is None:
+            return fn(*map(arg, args))
+        ctx = current_context()
+        if not ctx.phase & mask:
+            return fn(*args)  # raises the phase error with Kong's wording
+        if not args:
+            return impl(ctx)
+        if len(args) == 1:
+            a0 = args[0]
+            if a0.__class__ is bytes:
+                return impl(ctx, a0.decode("utf-8", "surrogateescape"))
+            return impl(ctx, arg(a0))
+        return impl(ctx, *map(arg, args))
+
     def call(*args: Any) -> Any:
         try:
-            result = fn(*map(arg, args)) if args else fn()
+            result = invoke(args)
         except ExitSignal:
             return EXIT
         except _MISUSE as exc:
@@ -80,9 +101,10 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
             return result.encode("utf-8", "surrogateescape")
         if cls in _SCALARS:
             return result
+        if cls is tuple:  # several Lua results
+            return tuple(map(to_lua, result))
         return to_lua(result)
 
-    del runtime
     call.__name__ = name
     return call
 
@@ -96,14 +118,59 @@ def _namespace_functions(public_name: str, module_name: str) -> dict[str, Callab
     return {n: getattr(module, n) for n in module.__all__}
 
 
+def _get_body_with_mime(fn: Callable[..., Any], content_type: Callable[[], str | None]) -> Callable[..., Any]:
+    """``get_body`` as Kong's Lua returns it: ``body, nil, mime`` or ``nil, err, mime``."""
+    from pdk._body import supported_mime
+
+    def get_body(mimetype: str | None = None, *rest: Any) -> Any:
+        ctype = mimetype or content_type()
+        mime = (supported_mime(ctype) or ctype.partition(";")[0].strip().lower()) if ctype else None
+        try:
+            return fn(mimetype, *rest), None, mime
+        except PDKError as exc:
+            if isinstance(exc, _MISUSE):
+                raise
+            return None, str(exc), mime
+
+    return get_body
+
+
+def _request_content_type() -> str | None:
+    return current_context().headers.get("Content-Type")
+
+
+def _service_content_type() -> str | None:
+    headers = current_context().service_headers
+    return headers.get("Content-Type") if headers else None
+
+
+def _uri_captures_zero_based(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Kong's ``unnamed`` captures are keyed from 0 (the whole match) in Lua."""
+
+    def get_uri_captures() -> Any:
+        captures = fn()
+        unnamed = {i: v for i, v in enumerate(captures["unnamed"]) if v is not None}
+        return {"unnamed": unnamed, "named": captures["named"]}
+
+    return get_uri_captures
+
+
+#: PDK functions whose Lua form differs from the Python one
+_LUA_FORMS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "request.get_body": lambda fn: _get_body_with_mime(fn, _request_content_type),
+    "service.response.get_body": lambda fn: _get_body_with_mime(fn, _service_content_type),
+    "request.get_uri_captures": _uri_captures_zero_based,
+}
+
+
 def pdk_table(host: LuaHost) -> Any:
     """``{namespace = {fn = wrapped, ...}, ...}`` for every PDK namespace (dotted names flat)."""
     tables: dict[bytes, Any] = {}
     for public_name, module_name in NAMESPACES:
-        functions = {
-            fname.encode(): lua_function(host, fn, f"kong.{public_name}.{fname}")
-            for fname, fn in _namespace_functions(public_name, module_name).items()
-        }
+        functions = {}
+        for fname, fn in _namespace_functions(public_name, module_name).items():
+            form = _LUA_FORMS.get(f"{public_name}.{fname}")
+            functions[fname.encode()] = lua_function(host, form(fn) if form else fn, f"kong.{public_name}.{fname}")
         tables[public_name.encode()] = host.runtime.table_from(functions)
     tables[b"version"] = KONG_COMPAT_VERSION.encode()
     tables[b"version_num"] = KONG_COMPAT_VERSION_NUM
@@ -121,9 +188,11 @@ def _ctx_shared_get(host: LuaHost) -> Callable[[Any], Any]:
         cls = value.__class__
         if cls is str:
             return value.encode("utf-8", "surrogateescape")
+        if cls is LuaTableView:
+            return value.table  # the very table a Lua plugin stored
         if cls in _SCALARS or lua_type(value) is not None:
-            return value  # Lua values stored by Lua come back as themselves
-        return to_lua(value)
+            return value
+        return to_lua(value)  # Python data: Lua gets a copy
 
     return get
 
@@ -132,12 +201,10 @@ def _ctx_shared_set(key: Any, value: Any) -> None:
     ctx = current_context()
     if key.__class__ is bytes:
         key = key.decode("utf-8", "surrogateescape")
-    if value.__class__ is bytes:
-        value = value.decode("utf-8", "surrogateescape")
     if value is None:
         ctx.shared.pop(key, None)
     else:
-        ctx.shared[key] = value
+        ctx.shared[key] = lua_to_shared(value)
 
 
 def _configuration_get(host: LuaHost) -> Callable[[Any], Any]:

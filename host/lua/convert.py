@@ -14,7 +14,7 @@ userdata).  These helpers do that conversion in one place:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lupa.luajit21 import lua_type
@@ -39,20 +39,23 @@ def to_str(value: Any) -> Any:
     return value
 
 
-def to_python(value: Any, null: Any = None, depth: int = 0) -> Any:
+def to_python(value: Any, is_null: Callable[[Any], bool] | None = None, depth: int = 0) -> Any:
     """A Lua value as plain Python data (see the module docstring).
 
-    ``null`` is the Lua sentinel that stands for JSON null (``cjson.null``); it
-    becomes ``None``.  Functions and other userdata are returned unchanged.
+    ``is_null`` tells whether a userdata is the Lua sentinel that stands for JSON
+    null (``cjson.null``); it becomes ``None`` (lupa's proxies of one userdata do not
+    compare equal in Python, so the test runs in Lua: ``LuaHost.is_null``).
+    Functions and other userdata are returned unchanged.
     """
     cls = value.__class__
     if cls is bytes:
         return value.decode("utf-8", "surrogateescape")
     if cls is int or cls is float or cls is bool or value is None:
         return value
-    if null is not None and value == null:
-        return None
-    if lua_type(value) != "table":
+    kind = lua_type(value)
+    if kind != "table":
+        if kind == "userdata" and is_null is not None and is_null(value):
+            return None
         return value
     if depth >= MAX_DEPTH:
         raise LuaConversionError("table is nested too deeply (or contains a cycle)")
@@ -62,10 +65,10 @@ def to_python(value: Any, null: Any = None, depth: int = 0) -> Any:
         keys = sorted(k for k, _ in items)
         if keys[0] == 1 and keys[-1] == n:
             ordered = dict(items)
-            return [to_python(ordered[i], null, depth + 1) for i in range(1, n + 1)]
+            return [to_python(ordered[i], is_null, depth + 1) for i in range(1, n + 1)]
     out: dict[Any, Any] = {}
     for k, v in items:
-        out[to_python(k, null, depth + 1)] = to_python(v, null, depth + 1)
+        out[to_python(k, is_null, depth + 1)] = to_python(v, is_null, depth + 1)
     return out
 
 

@@ -11,6 +11,7 @@ cosockets work; other requests run meanwhile.  ``EXIT`` (after
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from host.context import Context, current_context
@@ -20,7 +21,7 @@ from pdk.errors import ExitSignal
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
 
-__all__ = ["drive", "LuaHandlerError", "request_state", "DONE", "IO", "EXIT"]
+__all__ = ["drive", "start", "LuaHandlerError", "request_state", "DONE", "IO", "EXIT"]
 
 DONE = b"\0moongate:done"
 IO = b"\0moongate:io"
@@ -41,6 +42,25 @@ def request_state(host: LuaHost, ctx: Context) -> Any:
     return state
 
 
+def start(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args: Any) -> Awaitable[tuple[Any, ...]] | None:
+    """Run ``fn(*args)`` in a coroutine; ``None`` when it finished without waiting.
+
+    When the Lua code waits for I/O, the awaitable returned goes on driving it (the
+    caller awaits it).  Raises :class:`LuaHandlerError` when the Lua code fails and
+    :class:`~pdk.errors.ExitSignal` when it ended the request with ``kong.response.exit``
+    — synchronously when that happens before any I/O.
+    """
+    res = host._call(state, plugin, fn, *args)
+    if res[1]:
+        tag = res[2]
+        if tag == DONE:
+            return None
+        if tag == EXIT:
+            raise ExitSignal()
+        return _continue(host, res[0], res[1:])
+    raise LuaHandlerError(_text(res[2]))
+
+
 async def drive(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args: Any) -> tuple[Any, ...]:
     """Run ``fn(*args)`` as a coroutine until it finishes; returns its results.
 
@@ -48,8 +68,10 @@ async def drive(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args:
     :class:`~pdk.errors.ExitSignal` when it ended the request with ``kong.response.exit``.
     """
     res = host._call(state, plugin, fn, *args)
-    handle = res[0]
-    res = res[1:]
+    return await _continue(host, res[0], res[1:])
+
+
+async def _continue(host: LuaHost, handle: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
     while True:
         if not res[0]:
             raise LuaHandlerError(_text(res[1]))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,12 @@ def load_lua_plugin(host: LuaHost, name: str, folder: Path) -> PluginSpec:
         raise PluginLoadError(name, source, _lua_text(exc)) from None
     if lua_type(handler) != "table":
         raise PluginLoadError(name, source, "handler.lua must return the handler table")
-    phases = [p for p in PLUGIN_PHASES if lua_type(handler[p.encode()]) in ("function", "table")]
+    handler, inherited = _class_style(host, name, source, handler)
+    phases = [
+        p
+        for p in PLUGIN_PHASES
+        if lua_type(handler[p.encode()]) in ("function", "table") and not inherited(handler, p.encode())
+    ]
     priority, version = validate_metadata(
         name, source, handler[b"PRIORITY"], host.to_python(handler[b"VERSION"]), phases
     )
@@ -118,6 +124,41 @@ def load_lua_plugin(host: LuaHost, name: str, folder: Path) -> PluginSpec:
     )
 
 
+#: (handler, base, phase) -> whether the handler's phase method is BasePlugin's own
+_INHERITED = "return function(h, base, p) return rawequal(h[p], base[p]) end"
+
+
+def _class_style(host: LuaHost, name: str, source: str, handler: Any) -> tuple[Any, Callable[[Any, bytes], bool]]:
+    """Kong 2.x plugins extend ``kong.plugins.base_plugin``: like Kong 2.x, the class is
+    instantiated once (``handler()``, which runs its ``new``), and phase methods only
+    inherited from BasePlugin do not count as implemented."""
+    not_inherited: Callable[[Any, bytes], bool] = lambda h, p: False  # noqa: E731
+    is_fn = handler[b"is"]
+    if lua_type(is_fn) != "function":
+        return handler, not_inherited
+    base = host.require("kong.plugins.base_plugin")
+    try:
+        if not is_fn(handler, base):
+            return handler, not_inherited
+        instance = handler()
+    except LuaError as exc:
+        raise PluginLoadError(name, source, _lua_text(exc)) from None
+    same = host.compile(_INHERITED)()
+    return instance, lambda h, p: bool(same(h, base, p))
+
+
+@contextmanager
+def _logging_as(name: str) -> Iterator[None]:
+    """Outside requests, ``kong.log`` lines still name the plugin (Kong namespaces them)."""
+    ctx = current_context()
+    previous = ctx.plugin_name
+    ctx.plugin_name = name
+    try:
+        yield
+    finally:
+        ctx.plugin_name = previous
+
+
 def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callable[..., Any]:
     """The Python callable the phase runner awaits: ``handler:phase(conf)`` in a coroutine."""
     phase_call = host.H.phase_call
@@ -138,7 +179,8 @@ def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callabl
     if phase == "init_worker":
 
         async def init_worker(kong: Any) -> None:
-            await drive(host, None, plugin, phase_call, handler, phase_b)
+            with _logging_as(name):
+                await drive(host, None, plugin, phase_call, handler, phase_b)
 
         return init_worker
 
@@ -147,7 +189,8 @@ def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callabl
         async def configure(kong: Any, configs: list[dict[str, Any]] | None) -> None:
             tables = [conf_table(c) for c in configs or ()]
             arg = host.runtime.table_from(tables) if tables else None
-            await drive(host, None, plugin, phase_call, handler, phase_b, arg)
+            with _logging_as(name):
+                await drive(host, None, plugin, phase_call, handler, phase_b, arg)
 
         return configure
 

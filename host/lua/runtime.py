@@ -13,9 +13,10 @@ functions (see ``lua-sandbox.md`` §5 on lupa's method-call bug under LuaJIT).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ MODULES_DIR = LUA_DIR / "modules"
 _MODULE_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_-]+)*")
 #: Lua runtime memory cap (bytes); one runtime holds every plugin of the worker
 DEFAULT_MAX_MEMORY = 1 << 30
+log = logging.getLogger("moongate.lua")
 
 
 def _deny_get(obj: Any, name: Any) -> Any:
@@ -58,6 +60,8 @@ class LuaHost:
         self.plugin_dirs: dict[str, Path] = {}
         #: name -> value: per-worker objects host modules share (timers, shared dicts, ...)
         self.state: dict[str, Any] = {}
+        #: what host modules opened, released by close() in registration order (timers first)
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self.started = time.time()
         backing = self.table(
             plugin_module=self._plugin_module,
@@ -67,6 +71,7 @@ class LuaHost:
         core = (LUA_DIR / "core.lua").read_bytes()
         loader = self.runtime.eval("load")
         self.H = loader(core, b"@moongate/core.lua")(backing)
+        self.is_null = self._null_test()
         self._call = self.H.call
         self._resume = self.H.resume
         from host.lua import bridge  # local: the bridge needs a running host
@@ -86,7 +91,12 @@ class LuaHost:
 
     def to_python(self, value: Any) -> Any:
         """A Lua value as Python data (``cjson.null`` becomes ``None``)."""
-        return to_python(value, self.null)
+        return to_python(value, self.is_null)
+
+    def _null_test(self) -> Callable[[Any], bool]:
+        """A Lua function telling whether a value is ``H.null`` (rawequal, in Lua)."""
+        make = self.runtime.eval("function(null) return function(v) return rawequal(v, null) end end")
+        return make(self.H.null)  # type: ignore[no-any-return]
 
     @property
     def null(self) -> Any:
@@ -135,6 +145,22 @@ class LuaHost:
     def require(self, name: str) -> Any:
         """A host module's value (loaded once per runtime)."""
         return self.H.require(name.encode())
+
+    # -- owned resources -------------------------------------------------------------------
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Have :meth:`close` await ``closer()`` (timers, client sessions, connection pools)."""
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        """Worker shutdown: ``ngx.worker.exiting()`` turns true, then what host modules
+        opened is released (pending timers run early, sessions and pools close)."""
+        self.state["exiting"] = True
+        while self._closers:
+            closer = self._closers.pop(0)
+            try:
+                await closer()
+            except Exception:  # noqa: BLE001 - one failing resource must not keep the others open
+                log.exception("failed to release a Lua host resource")
 
     # -- running code --------------------------------------------------------------------
     def compile(self, source: str | bytes, chunkname: str = "=host") -> Any:

@@ -153,9 +153,10 @@ def _conditional(
 def _custom_entity_check(
     entity: dict[str, Any], check: EntityCheck, errors: dict, validate: ValidateFn
 ) -> CheckResult:
-    view = {
-        name: (None if get_path(entity, name) is MISSING else get_path(entity, name)) for name in check.fields
-    }
+    view: dict[str, Any] = {}  # nested like the entity: "config.x" is view["config"]["x"] (Kong's set_field)
+    for name in check.fields:
+        value = get_path(entity, name)
+        set_path(view, name, None if value is MISSING else value)
     ok, err = call_custom(check.arg["fn"], view)
     return ok, err, None
 

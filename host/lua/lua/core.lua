@@ -59,10 +59,10 @@ function H.exit()
 end
 
 --- Call a Python function wrapped by the bridge: RAISE means "raise a Lua error".
-local function checked(a, b, ...)
-  if a == RAISE then error(b, 3) end
+local function checked(a, ...)
+  if a == RAISE then error((...), 3) end
   if a == EXIT then return H.exit() end
-  return a, b, ...
+  return a, ...
 end
 function H.wrap(pyfn)
   return function(...) return checked(pyfn(...)) end
@@ -235,7 +235,9 @@ local HOST_ENV = setmetatable({ H = H }, { __index = _G })
 local function caller_location(level)
   local info = getinfo(level + 2, "Sl")
   if not info then return "?" end
-  return info.short_src .. ":" .. (info.currentline or 0)
+  local src = info.source
+  if sub(src, 1, 1) == "@" or sub(src, 1, 1) == "=" then src = sub(src, 2) end
+  return src .. ":" .. (info.currentline or 0)
 end
 
 local LOADING = {}
@@ -310,8 +312,8 @@ local function make_require(plugin)
     end
     if v == nil then v = load_shared_module(name) end
     if v == nil then
-      error(format("plugin '%s' (%s): module '%s' not found: Moongate does not provide it",
-        plugin, caller_location(1), name), 0)
+      error(format("module '%s' not found: Moongate does not provide it (required by plugin '%s' at %s)",
+        name, plugin, caller_location(1)), 0)
     end
     return v
   end

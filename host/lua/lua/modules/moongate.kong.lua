@@ -175,4 +175,14 @@ kong.version = P.version
 kong.version_num = P.version_num
 kong.default_workspace = "00000000-0000-0000-0000-000000000000"
 
+-- core singletons: the DB-less DAOs, the entity cache, in-process events
+kong.db = H.require("moongate.db")
+kong.cache = H.require("moongate.cache")
+kong.core_cache = kong.cache
+do
+  local events = H.require("moongate.events")
+  kong.worker_events = events.worker_events
+  kong.cluster_events = events.cluster_events
+end
+
 return kong

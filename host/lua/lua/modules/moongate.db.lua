@@ -1,0 +1,555 @@
+-- kong.db: read-only DAOs over the declarative configuration (Kong's DB-less mode).
+--
+-- `kong.db.<entity>` exists for every entity Moongate loads (consumers, services,
+-- routes, plugins, upstreams, targets, certificates, snis, ca_certificates and the
+-- credential entities of the auth plugins) and for the entities a loaded plugin
+-- declares in its daos.lua.  Methods keep Kong's DAO conventions:
+--   select(pk, options?)                 -> entity | nil | nil, err, err_t
+--   select_by_<unique field>(v, options?)
+--   select_by_cache_key(key, options?)
+--   page(size?, offset?, options?)       -> rows, nil, nil, next_offset
+--   each(size?, options?)                -> iterator of entity, nil, page
+--   page_for_<fk>(fk, size?, offset?, options?) / each_for_<fk>(fk, size?, options?)
+--   cache_key(key, a2, a3, a4, a5, ws_id?)
+--   insert / update / upsert / delete (and *_by_<field>): the error DB-less Kong gives
+-- Unset fields are nil (or ngx.null with {nulls = true}), foreign keys {id = ...};
+-- every call returns a fresh copy.  Rows come from the request's snapshot and are
+-- indexed once per configuration (Python: host/lua/modules/moongate_db.py).
+local B, H = ...
+local type, pairs, ipairs, tostring, tonumber, error = type, pairs, ipairs, tostring, tonumber, error
+local setmetatable, getmetatable, pcall, next = setmetatable, getmetatable, pcall, next
+local fmt, concat, sort, floor = string.format, table.concat, table.sort, math.floor
+
+local null = H.null
+local STRATEGY = "off"
+
+---------------------------------------------------------------------------------
+-- Kong's DAO errors (kong/db/errors.lua): err_t tables printed as "[off] message"
+---------------------------------------------------------------------------------
+local E = { MISSING_PK = "missing primary key", REQUIRED = "required field missing" }
+
+local ERR_MT = {
+  __tostring = function(e)
+    local m = e.message
+    if m == nil or m == null then m = e.name end
+    return "[" .. e.strategy .. "] " .. m
+  end,
+  __concat = function(a, b) return tostring(a) .. tostring(b) end,
+}
+
+local function err_t(code, name, message, fields)
+  return setmetatable({ code = code, name = name, message = message or null, strategy = STRATEGY,
+    fields = fields }, ERR_MT)
+end
+
+-- Penlight's pretty.write(t, ""): {id="x",name="y"} (keys sorted)
+local function pretty(v)
+  if type(v) == "string" then return fmt("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    local kt = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or "[" .. pretty(k) .. "]"
+    parts[i] = kt .. "=" .. pretty(v[k])
+  end
+  return "{" .. concat(parts, ",") .. "}"
+end
+
+function E.invalid_primary_key(errors)
+  return err_t(1, "invalid primary key", fmt("invalid primary key: '%s'", pretty(errors)), errors)
+end
+function E.not_found(pk)
+  return err_t(6, "not found", fmt("could not find the entity with primary key '%s'", pretty(pk)), pk)
+end
+function E.not_found_by_field(filter)
+  return err_t(6, "not found", fmt("could not find the entity with '%s'", pretty(filter)), filter)
+end
+function E.invalid_offset(offset, err)
+  return err_t(7, "invalid offset", fmt("'%s' is not a valid offset: %s", offset, err))
+end
+function E.invalid_size(err) return err_t(9, "invalid size", err) end
+function E.invalid_unique(name, err) return err_t(10, "invalid unique " .. name, err) end
+function E.operation_unsupported(err) return err_t(12, "operation unsupported", err) end
+function E.invalid_foreign_key(errors)
+  return err_t(16, "invalid foreign key", fmt("invalid foreign key: '%s'", pretty(errors)), errors)
+end
+
+local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
+
+--- Kong's field validation for key values: nil, a message, or (foreign) {id = message}.
+function E.validate_field(f, v)
+  local t = f.type
+  if t == "foreign" then
+    if type(v) ~= "table" then return "expected a record" end
+    local id = v.id
+    if not id then return { id = E.MISSING_PK } end
+    if type(id) ~= "string" then return { id = "expected a string" } end
+    if not id:find(UUID) then return { id = "expected a valid UUID" } end
+  elseif t == "string" then
+    if type(v) ~= "string" then return "expected a string" end
+    local len_min = f.len_min or 1
+    if #v < len_min then return "length must be at least " .. len_min end
+    if f.uuid and not v:find(UUID) then return "expected a valid UUID" end
+  elseif t == "integer" then
+    if type(v) ~= "number" or floor(v) ~= v then return "expected an integer" end
+  elseif t == "number" then
+    if type(v) ~= "number" then return "expected a number" end
+  elseif t == "boolean" then
+    if type(v) ~= "boolean" then return "expected a boolean" end
+  end
+end
+
+local TABLE_TYPES = { array = true, set = true, map = true, record = true, foreign = true }
+
+--- A select_by_<field> value of the wrong Lua type raises, as in Kong.
+function E.check_unique_type(v, name, f, level)
+  local t = f.type
+  if type(v) ~= "table" and TABLE_TYPES[t] then error(fmt("%s must be a table", name), level + 1) end
+  if type(v) ~= "string" and t == "string" then error(fmt("%s must be a string", name), level + 1) end
+  if type(v) ~= "number" and (t == "number" or t == "integer") then
+    error(fmt("%s must be a number", name), level + 1)
+  end
+  if type(v) ~= "boolean" and t == "boolean" then error(fmt("%s must be a boolean", name), level + 1) end
+end
+local PAGE_SIZE, MAX_PAGE_SIZE = 1000, 50000
+local DEFAULT_WS = "00000000-0000-0000-0000-000000000000"
+
+local function default_ws()
+  local kong = H.kong
+  return kong and kong.default_workspace or DEFAULT_WS
+end
+
+---------------------------------------------------------------------------------
+-- the rows of the request's snapshot, indexed once per configuration hash
+---------------------------------------------------------------------------------
+local STORES, RECENT = {}, {}   -- hash -> {entity -> index}; hashes, most recent first
+
+local function snapshot_store()
+  local R = H.current()
+  local key
+  if R ~= nil then
+    key = R.db_snapshot
+    if key == nil then
+      key = B.snapshot_key()
+      R.db_snapshot = key
+    end
+  else
+    key = B.snapshot_key()
+  end
+  local store = STORES[key]
+  if store == nil then
+    store = {}
+    STORES[key] = store
+    table.insert(RECENT, 1, key)
+    while #RECENT > 2 do STORES[table.remove(RECENT)] = nil end
+  end
+  return store
+end
+
+local function fk_id(v)
+  if type(v) == "table" then return v.id end
+  return v
+end
+
+local function pk_string(schema, row)
+  local pk = schema.primary_key
+  if #pk == 1 then return tostring(fk_id(row[pk[1]])) end
+  local parts = {}
+  for i, k in ipairs(pk) do parts[i] = tostring(fk_id(row[k])) end
+  return concat(parts, ":")
+end
+
+local cache_key   -- forward (DAO method, used to index multi-field cache keys)
+
+local function build_index(dao)
+  local schema = dao.schema
+  local rows = B.rows(schema.name)
+  local list = {}
+  for i = 1, #rows do list[i] = rows[i] end
+  sort(list, function(a, b) return pk_string(schema, a) < pk_string(schema, b) end)
+  local idx = { rows = list, by_pk = {}, unique = {}, by_fk = {}, by_ck = {} }
+  for _, name in ipairs(dao.unique_fields) do idx.unique[name] = {} end
+  for _, name in ipairs(dao.foreign_fields) do idx.by_fk[name] = {} end
+  local multi_ck = schema.cache_key and #schema.cache_key > 1
+  for _, row in ipairs(list) do
+    idx.by_pk[pk_string(schema, row)] = row
+    for name, map in pairs(idx.unique) do
+      local v = fk_id(row[name])
+      if v ~= nil then map[v] = row end
+    end
+    for name, map in pairs(idx.by_fk) do
+      local id = fk_id(row[name])
+      if id ~= nil then
+        local l = map[id]
+        if l == nil then l = {}; map[id] = l end
+        l[#l + 1] = row
+      end
+    end
+    if multi_ck then idx.by_ck[cache_key(dao, row)] = row end
+  end
+  return idx
+end
+
+local function index(dao)
+  local store = snapshot_store()
+  local idx = store[dao.schema.name]
+  if idx == nil then
+    idx = build_index(dao)
+    store[dao.schema.name] = idx
+  end
+  return idx
+end
+
+---------------------------------------------------------------------------------
+-- values handed to plugins: fresh copies
+---------------------------------------------------------------------------------
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = copy(x) end
+  local mt = getmetatable(v)
+  if mt then setmetatable(c, mt) end
+  return c
+end
+
+local function entity(dao, row, options)
+  local e = copy(row)
+  if options ~= nil then
+    if options.nulls then
+      for _, name in ipairs(dao.schema.field_order) do
+        if e[name] == nil then e[name] = null end
+      end
+    end
+    if options.show_ws_id and dao.schema.workspaceable then e.ws_id = default_ws() end
+  end
+  return e
+end
+
+local array_mt
+local function as_array(t)
+  if array_mt == nil then
+    local ok, cjson = pcall(H.require, "cjson")
+    array_mt = ok and type(cjson) == "table" and cjson.array_mt or false
+  end
+  if array_mt then setmetatable(t, array_mt) end
+  return t
+end
+
+local function check_options(options, level)
+  if options ~= nil and type(options) ~= "table" then
+    error("options must be a table when specified", level + 1)
+  end
+end
+
+local function fail(err_t)
+  return nil, tostring(err_t), err_t
+end
+
+---------------------------------------------------------------------------------
+-- the generic DAO
+---------------------------------------------------------------------------------
+local DAO = {}
+
+-- primary key values of `pk` validated; nil, errors when invalid
+local function check_pk(dao, pk)
+  local errors
+  for _, k in ipairs(dao.schema.primary_key) do
+    local f = dao.schema.fields[k] or {}
+    local v = pk[k]
+    local err
+    if not v then
+      err = E.MISSING_PK
+    elseif v == null then
+      if f.required or f.auto then err = E.REQUIRED end
+    else
+      err = E.validate_field(f, v)
+    end
+    if err then
+      errors = errors or {}
+      errors[k] = err
+    end
+  end
+  return errors
+end
+
+function DAO:select(pk, options)
+  if type(pk) ~= "table" then error("primary_key must be a table", 2) end
+  check_options(options, 2)
+  local errors = check_pk(self, pk)
+  if errors then return fail(E.invalid_primary_key(errors)) end
+  local row = index(self).by_pk[pk_string(self.schema, pk)]
+  if row == nil then return nil end
+  return entity(self, row, options)
+end
+
+local function check_size(size, level)
+  if size == nil then return PAGE_SIZE end
+  if type(size) ~= "number" then error("size must be a number", level + 1) end
+  if floor(size) ~= size or size < 1 or size > MAX_PAGE_SIZE then
+    return nil, E.invalid_size("size must be an integer between 1 and " .. MAX_PAGE_SIZE)
+  end
+  return size
+end
+
+local function page_of(dao, rows, size, offset, options)
+  local first = 1
+  if offset ~= nil then
+    first = tonumber(offset)
+    if first == nil or first < 1 or floor(first) ~= first then
+      return fail(E.invalid_offset(offset, "bad offset string"))
+    end
+  end
+  local out, n = {}, 0
+  local last = first + size - 1
+  for i = first, last do
+    local row = rows[i]
+    if row == nil then break end
+    n = n + 1
+    out[n] = entity(dao, row, options)
+  end
+  local next_offset = rows[last + 1] ~= nil and tostring(last + 1) or nil
+  return as_array(out), nil, nil, next_offset
+end
+
+function DAO:page(size, offset, options)
+  if offset ~= nil and type(offset) ~= "string" then error("offset must be a string", 2) end
+  local err_t
+  size, err_t = check_size(size, 2)
+  if not size then return fail(err_t) end
+  check_options(options, 2)
+  return page_of(self, index(self).rows, size, offset, options)
+end
+
+local function iterate(dao, rows_of, size, options)
+  local page, i, n = 1, 0, 0
+  local rows
+  return function()
+    rows = rows or rows_of()
+    i = i + 1
+    local row = rows[i]
+    if row == nil then return nil end
+    n = n + 1
+    if n > size then page, n = page + 1, 1 end
+    return entity(dao, row, options), nil, page
+  end
+end
+
+function DAO:each(size, options)
+  local err_t
+  size, err_t = check_size(size, 2)
+  if not size then return fail(err_t) end
+  check_options(options, 2)
+  return iterate(self, function() return index(self).rows end, size, options)
+end
+
+function cache_key(self, key, arg2, arg3, arg4, arg5, ws_id)
+  local schema = self.schema
+  if (ws_id == nil or ws_id == null) and schema.workspaceable then ws_id = default_ws() end
+  if type(key) == "string" then
+    local function s(v) if v == nil or v == null then return "" end return v end
+    return fmt("%s:%s:%s:%s:%s:%s:%s", schema.name, key, s(arg2), s(arg3), s(arg4), s(arg5), s(ws_id))
+  end
+  if type(key) ~= "table" then error("key must be a string or an entity table", 2) end
+  if key.ws_id ~= nil and key.ws_id ~= null and schema.workspaceable then ws_id = key.ws_id end
+  local function value(name)
+    local v = key[name]
+    if v == nil or v == null then return nil end
+    local f = schema.fields[name]
+    if type(v) == "table" and f and f.type == "foreign" then
+      v = v.id
+      if v == nil or v == null then return nil end
+    end
+    return tostring(v)
+  end
+  local values, i, use_pk = { schema.name }, 2, true
+  for _, name in ipairs(schema.cache_key or {}) do
+    local v = value(name)
+    if v ~= nil then use_pk = false end
+    values[i] = v or ""
+    i = i + 1
+  end
+  if use_pk then
+    i = 2
+    for _, name in ipairs(schema.primary_key) do
+      values[i] = value(name) or ""
+      i = i + 1
+    end
+  end
+  for n = i, 6 do values[n] = "" end
+  values[7] = ws_id or ""
+  return concat(values, ":", 1, 7)
+end
+DAO.cache_key = cache_key
+
+function DAO:select_by_cache_key(key, options)
+  local ck = self.schema.cache_key
+  if not ck then error("entity does not have a cache_key defined", 2) end
+  if type(key) ~= "string" then key = cache_key(self, key) end
+  if #ck == 1 then return self["select_by_" .. ck[1]](self, key, options) end
+  check_options(options, 2)
+  local row = index(self).by_ck[key]
+  if row == nil then return nil end
+  return entity(self, row, options)
+end
+
+-- writes: what Kong answers when no database is configured
+local function unsupported(operation, dao)
+  return fail(E.operation_unsupported(fmt("cannot %s '%s' entities when not using a database",
+    operation, dao.schema.name)))
+end
+
+function DAO:insert(e, options)
+  if type(e) ~= "table" then error("entity must be a table", 2) end
+  check_options(options, 2)
+  return unsupported("create", self)
+end
+
+function DAO:update(pk, e, options)
+  if type(pk) ~= "table" then error("primary_key must be a table", 2) end
+  if type(e) ~= "table" then error("entity must be a table", 2) end
+  check_options(options, 2)
+  local errors = check_pk(self, pk)
+  if errors then return fail(E.invalid_primary_key(errors)) end
+  if index(self).by_pk[pk_string(self.schema, pk)] == nil then
+    local values = {}
+    for _, k in ipairs(self.schema.primary_key) do values[k] = pk[k] end
+    return fail(E.not_found(values))
+  end
+  return unsupported("update", self)
+end
+
+function DAO:upsert(pk, e, options)
+  if type(pk) ~= "table" then error("primary_key must be a table", 2) end
+  if type(e) ~= "table" then error("entity must be a table", 2) end
+  check_options(options, 2)
+  local errors = check_pk(self, pk)
+  if errors then return fail(E.invalid_primary_key(errors)) end
+  return unsupported("create or update", self)
+end
+
+function DAO:delete(pk, options)
+  if type(pk) ~= "table" then error("primary_key must be a table", 2) end
+  check_options(options, 2)
+  local errors = check_pk(self, pk)
+  if errors then return fail(E.invalid_primary_key(errors)) end
+  if index(self).by_pk[pk_string(self.schema, pk)] == nil then return true end
+  return unsupported("remove", self)
+end
+
+function DAO:truncate() return true end
+
+---------------------------------------------------------------------------------
+-- methods generated per field: select_by_*, page_for_* / each_for_*, *_by_*
+---------------------------------------------------------------------------------
+local function unique_methods(dao, name, f)
+  local function check(value, options, level)
+    E.check_unique_type(value, name, f, level + 1)
+    check_options(options, level + 1)
+    local err = E.validate_field(f, value)
+    if err then
+      if f.type == "foreign" then return E.invalid_foreign_key(err) end
+      return E.invalid_unique(name, err)
+    end
+  end
+  local function find(value)
+    return index(dao).unique[name][fk_id(value)]
+  end
+
+  dao["select_by_" .. name] = function(self, value, options)
+    local err_t = check(value, options, 2)
+    if err_t then return fail(err_t) end
+    local row = find(value)
+    if row == nil then return nil end
+    return entity(self, row, options)
+  end
+  dao["update_by_" .. name] = function(self, value, e, options)
+    local err_t = check(value, options, 2)
+    if err_t then return fail(err_t) end
+    if type(e) ~= "table" then error("entity must be a table", 2) end
+    if find(value) == nil then return fail(E.not_found_by_field({ [name] = value })) end
+    return unsupported("update", self)
+  end
+  dao["upsert_by_" .. name] = function(self, value, e, options)
+    local err_t = check(value, options, 2)
+    if err_t then return fail(err_t) end
+    if type(e) ~= "table" then error("entity must be a table", 2) end
+    return unsupported("create or update", self)
+  end
+  dao["delete_by_" .. name] = function(self, value, options)
+    local err_t = check(value, options, 2)
+    if err_t then return fail(err_t) end
+    if find(value) == nil then return true end
+    return unsupported("remove", self)
+  end
+end
+
+local function iteration_failed(err_t)
+  local failed = false
+  return function()
+    if failed then return nil end
+    failed = true
+    return false, tostring(err_t), err_t
+  end
+end
+
+local function foreign_methods(dao, name, f)
+  local function check(fk, size, offset, options, level)
+    if type(fk) ~= "table" then error("foreign_key must be a table", level + 1) end
+    if size ~= nil and type(size) ~= "number" then error("size must be a number", level + 1) end
+    if offset ~= nil and type(offset) ~= "string" then error("offset must be a string", level + 1) end
+    check_options(options, level + 1)
+    local err = E.validate_field(f, fk)
+    if err then return nil, E.invalid_primary_key(err) end
+    return check_size(size, level + 1)
+  end
+  local function rows_for(fk)
+    return index(dao).by_fk[name][fk.id] or {}
+  end
+
+  dao["page_for_" .. name] = function(self, fk, size, offset, options)
+    local err_t
+    size, err_t = check(fk, size, offset, options, 2)
+    if not size then return fail(err_t) end
+    return page_of(self, rows_for(fk), size, offset, options)
+  end
+  dao["each_for_" .. name] = function(self, fk, size, options)
+    local err_t
+    size, err_t = check(fk, size, nil, options, 2)
+    if not size then return iteration_failed(err_t) end
+    return iterate(self, function() return rows_for(fk) end, size, options)
+  end
+end
+
+local function new_dao(schema)
+  local dao = { schema = schema, unique_fields = {}, foreign_fields = {} }
+  for _, name in ipairs(schema.field_order) do
+    local f = schema.fields[name]
+    if f.type == "foreign" then
+      dao.foreign_fields[#dao.foreign_fields + 1] = name
+      foreign_methods(dao, name, f)
+    end
+    if f.unique or schema.endpoint_key == name then
+      dao.unique_fields[#dao.unique_fields + 1] = name
+      unique_methods(dao, name, f)
+    end
+  end
+  return setmetatable(dao, { __index = DAO })
+end
+
+local db = { strategy = STRATEGY }
+
+setmetatable(db, {
+  __index = function(t, name)
+    if type(name) ~= "string" then return nil end
+    local schema = B.entity_meta(name)
+    if schema == nil then return nil end
+    local dao = new_dao(schema)
+    rawset(t, name, dao)
+    return dao
+  end,
+})
+db.daos = setmetatable({}, { __index = function(_, name) return db[name] end })
+
+return db

@@ -1,0 +1,1 @@
+return { name = "lua-shared-middle", fields = { { config = { type = "record", fields = { { x = { type = "string" } } } } } } }

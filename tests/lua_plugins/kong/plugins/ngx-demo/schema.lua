@@ -1,0 +1,11 @@
+return {
+  name = "ngx-demo",
+  fields = {
+    { config = {
+        type = "record",
+        fields = {
+          { tag = { type = "string", default = "demo" } },
+        },
+    } },
+  },
+}

@@ -1,0 +1,6 @@
+return {
+  name = "pdk-tour-buffered",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}
