@@ -234,4 +234,3 @@ def install(host: LuaHost) -> None:
     host.H.bridge = helpers
     host.H.kong = host.require("moongate.kong")
     host.H.ngx = host.require("moongate.ngx")
-    host.H["print"] = host.H.ngx.print

@@ -40,8 +40,8 @@ __all__ = [
 _REQUEST = int(REQUEST)
 _HOP = frozenset(str(h).lower() for h in HOP_BY_HOP)
 _DEFAULT_PORTS = (("http", 80), ("https", 443))
-#: the variables Kong's nginx template declares with ``set`` that Moongate maps, and $args
 _MISSING = object()
+#: the variables Kong's nginx template declares with ``set`` that Moongate maps, and $args
 _WRITABLE = ("upstream_uri", "upstream_host", "upstream_scheme", "args")
 
 
@@ -54,15 +54,18 @@ def request_context() -> Context:
 
 
 def current_args(ctx: Context) -> str:
+    """``$args``: the query string as it will be sent upstream."""
     return ctx.raw_query if ctx.upstream_query is None else ctx.upstream_query
 
 
 def request_line(ctx: Context) -> str:
+    """``$request``: the request line as received."""
     version = "2.0" if ctx.http_version >= 2 else ("1.0" if ctx.http_version == 1.0 else "1.1")
     return f"{ctx.method} {ctx.request_uri} HTTP/{version}"
 
 
 def host_port(host: str, scheme: str, port: int) -> str:
+    """``host`` or ``host:port`` (the port only when it is not the scheme's default)."""
     return host if (scheme, port) in _DEFAULT_PORTS or not port else f"{host}:{port}"
 
 

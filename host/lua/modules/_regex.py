@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import regex
 
-__all__ = ["Compiled", "CompileError", "compile_pattern", "translate"]
+__all__ = ["Compiled", "CompileError", "compile_pattern", "error_text", "translate"]
 
 #: ngx.re option bits (set by the Lua side from the option string)
 CASELESS, MULTILINE, DOTALL, EXTENDED, ANCHORED, UTF8 = 1, 2, 4, 8, 16, 32

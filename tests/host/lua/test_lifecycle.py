@@ -146,3 +146,17 @@ def test_each_plugin_has_its_own_globals(tmp_path):
     a()
     b = host.compile_in("b", "return SECRET, string.upper('x'), ('y'):upper()")
     assert b() == (None, b"X", b"Y")
+
+
+def test_ngx_base64_url_safe_round_trip():
+    host = LuaHost()
+    fn = host.compile_in(
+        "t",
+        "local b = require 'ngx.base64'\n"
+        "local enc = b.encode_base64url('\\255\\254\\253 hi?')\n"
+        "return enc, b.decode_base64url(enc), b.decode_base64url('a+b/')",
+    )
+    enc, dec, bad, err = fn()
+    assert enc == b"__79IGhpPw"
+    assert dec == b"\xff\xfe\xfd hi?"
+    assert (bad, err) == (None, b"invalid input")

@@ -1,6 +1,6 @@
 -- The `ngx` global: OpenResty's API as far as Kong plugins use it.  Assembled from
 -- parts, one host module each (moongate.ngx_*), merged in this order; a later part
--- may add sub-tables (ngx.re, ngx.shared, ngx.timer, ...).
+-- may add sub-tables (ngx.re, ngx.shared, ngx.timer, ...).  Every part must load.
 local _, H = ...
 local pairs, type = pairs, type
 
@@ -16,17 +16,13 @@ local PARTS = {
 local ngx = {}
 local meta = {}   -- __index/__newindex handlers parts contribute (ngx.status)
 for _, name in ipairs(PARTS) do
-  local ok, part = pcall(H.require, name)
-  if ok then
-    for k, v in pairs(part) do
-      if k == "__meta" then
-        for mk, mv in pairs(v) do meta[mk] = mv end
-      else
-        ngx[k] = v
-      end
+  local part = H.require(name)
+  for k, v in pairs(part) do
+    if k == "__meta" then
+      for mk, mv in pairs(v) do meta[mk] = mv end
+    else
+      ngx[k] = v
     end
-  elseif not tostring(part):find("not found", 1, true) then
-    error(part, 0)
   end
 end
 

@@ -144,7 +144,15 @@ ngx.header = setmetatable({}, {
 })
 
 -- get_headers tables: lower-case keys, looked up case-insensitively with `_` for `-`
-local HEADERS_MT = H.HEADERS_MT
+local lower, gsub, rawget = string.lower, string.gsub, rawget
+local HEADERS_MT = H.HEADERS_MT or {
+  __index = function(t, k)
+    if type(k) == "string" then
+      local n = gsub(lower(k), "_", "-")
+      if n ~= k then return rawget(t, n) end
+    end
+  end,
+}
 local function headers_getter(pyfn)
   return function(max, raw)
     local h, err = pyfn(max, raw)
