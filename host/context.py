@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from host.proxy.headers import upstream_request_headers
 from pdk.phases import Phase
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,8 +55,8 @@ class Context:
     * identity of the caller [kong.client]: ``consumer``, ``credential``;
     * the request to the upstream [kong.service, kong.service.request]:
       ``upstream_*`` fields; ``upstream_headers`` is a copy of the client's
-      headers (hop-by-hop headers removed) made by the proxy before ``rewrite``;
-      the proxy adds X-Forwarded-*, Via and X-Real-IP when it sends the request;
+      headers (hop-by-hop headers removed), made when first used; the proxy adds
+      X-Forwarded-*, Via and X-Real-IP when it sends the request;
     * the upstream response [kong.service.response]: ``service_status``,
       ``service_headers``, ``service_body`` (only when buffered);
     * the response to the client [kong.response]: ``status``, ``response_headers``,
@@ -63,68 +65,17 @@ class Context:
     * plugin state [kong.ctx, kong.plugin, kong.log]: ``shared``, ``plugin_ctx``
       (per plugin name), ``plugin_name``/``plugin_id`` of the running plugin,
       ``serialize_values``;
-    * the phase runner's bookkeeping: ``phase``, ``plugins`` (collected during
-      access for the later phases), ``tries``.
+    * the phase runner's bookkeeping: ``phase``, ``plugins`` and ``collected``
+      (the configs collected during access and their handlers per phase, for the
+      later phases), ``tries``.
     """
 
-    # Immutable defaults live on the class: a request only stores what it changes, which
-    # keeps creating a context cheap (it is created for every request).
-    request_id: str = ""
-    t_upstream_start: float = 0.0
-    t_upstream_headers: float = 0.0
-    t_end: float = 0.0
-    phase: Phase = Phase.init_worker
-    method: str = "GET"
-    scheme: str = "http"
-    host: str = ""
-    port: int = 0
-    http_version: float = 1.1
-    raw_path: str = "/"
-    path: str = "/"
-    raw_query: str = ""
-    request_uri: str = "/"
-    client_ip: str = ""
-    peer_ip: str = ""
-    peer_port: int = 0
-    body: bytes | None = None
-    body_too_large: bool = False
-    query_cache: dict[str, Any] | None = None
-    request_size: int = 0
-    route: dict[str, Any] | None = None
-    service: dict[str, Any] | None = None
-    stripped_prefix: str | None = None
-    router_match: Any = None
-    consumer: dict[str, Any] | None = None
-    credential: dict[str, Any] | None = None
-    upstream_scheme: str = "http"
-    upstream_method: str | None = None  # None: same as the client's
-    upstream_path: str | None = None  # None: built by the router rules
-    upstream_query: str | None = None  # None: the client's raw query
-    upstream_headers: CIMultiDict[str] | None = None
-    upstream_body: bytes | None = None  # None: the client's body, streamed
-    upstream_host: str = ""
-    upstream_port: int = 0
-    upstream_host_header: str | None = None  # set by kong.service.request.set_header("Host")
-    upstream_name: str | None = None  # an Upstream entity name, balanced
-    connect_timeout: int = 60000
-    write_timeout: int = 60000
-    read_timeout: int = 60000
-    retries: int = 5
-    buffered_proxying: bool = False
-    service_status: int | None = None
-    service_headers: CIMultiDictProxy[str] | CIMultiDict[str] | None = None
-    service_body: bytes | None = None
-    status: int = 200
-    response_source: str = ResponseSource.ERROR
-    exited: bool = False
-    exit_body: bytes | None = None
-    headers_sent: bool = False
-    response_size: int = 0
-    body_chunk: bytes | None = None
-    body_eof: bool = False
-    body_buffer: list[bytes] | None = None
-    plugin_name: str | None = None
-    plugin_id: str | None = None
+    # Every field is a slot: setting and reading one is cheaper than growing an instance
+    # dict (dozens of fields are set per request).  ``__dict__`` stays available for
+    # attributes an extension adds; the defaults are set in ``__init__``.
+    __slots__ = tuple(
+        ["started_at", "t0", "snapshot", "settings", "headers", "tries", "response_headers", "shared", "plugin_ctx", "serialize_values", "extra", "request_id", "t_upstream_start", "t_upstream_headers", "t_end", "phase", "method", "scheme", "host", "port", "http_version", "raw_path", "path", "raw_query", "request_uri", "client_ip", "peer_ip", "peer_port", "body", "body_too_large", "query_cache", "request_size", "route", "service", "stripped_prefix", "router_match", "_uri_captures", "consumer", "credential", "upstream_scheme", "upstream_method", "upstream_path", "upstream_query", "_upstream_headers", "upstream_body", "upstream_host", "upstream_port", "upstream_host_header", "upstream_name", "connect_timeout", "write_timeout", "read_timeout", "retries", "buffered_proxying", "service_status", "service_headers", "service_body", "status", "response_source", "exited", "exit_body", "headers_sent", "response_size", "body_chunk", "body_eof", "body_buffer", "plugin_name", "plugin_id", "plugins", "collected", "__dict__"]
+    )
 
     def __init__(self, snapshot: Snapshot | None = None, settings: Settings | None = None) -> None:
         self.started_at = time.time()
@@ -132,14 +83,110 @@ class Context:
         self.snapshot = snapshot
         self.settings = settings
         self.headers: CIMultiDictProxy[str] | CIMultiDict[str] = _NO_HEADERS
-        self.uri_captures: dict[str, Any] = {"unnamed": [], "named": {}}
         self.tries: list[dict[str, Any]] = []
         self.response_headers: CIMultiDict[str] = CIMultiDict()
         self.shared: dict[str, Any] = {}
         self.plugin_ctx: dict[str, dict[str, Any]] = {}
         self.serialize_values: list[tuple[str, Any, str]] = []
-        self.plugins: list[Any] = []
         self.extra: dict[str, Any] = {}
+        self.request_id: str = ""
+        self.t_upstream_start: float = 0.0
+        self.t_upstream_headers: float = 0.0
+        self.t_end: float = 0.0
+        self.phase: Phase = Phase.init_worker
+        self.method: str = "GET"
+        self.scheme: str = "http"
+        self.host: str = ""
+        self.port: int = 0
+        self.http_version: float = 1.1
+        self.raw_path: str = "/"
+        self.path: str = "/"
+        self.raw_query: str = ""
+        self.request_uri: str = "/"
+        self.client_ip: str = ""
+        self.peer_ip: str = ""
+        self.peer_port: int = 0
+        self.body: bytes | None = None
+        self.body_too_large: bool = False
+        self.query_cache: dict[str, Any] | None = None
+        self.request_size: int = 0
+        self.route: dict[str, Any] | None = None
+        self.service: dict[str, Any] | None = None
+        self.stripped_prefix: str | None = None
+        self.router_match: Any = None
+        self._uri_captures: dict[str, Any] | None = None  # made on first use: see uri_captures
+        self.consumer: dict[str, Any] | None = None
+        self.credential: dict[str, Any] | None = None
+        self.upstream_scheme: str = "http"
+        self.upstream_method: str | None = None  # None: same as the client's
+        self.upstream_path: str | None = None  # None: built by the router rules
+        self.upstream_query: str | None = None  # None: the client's raw query
+        self._upstream_headers: CIMultiDict[str] | None = None  # made on first use: see upstream_headers
+        self.upstream_body: bytes | None = None  # None: the client's body, streamed
+        self.upstream_host: str = ""
+        self.upstream_port: int = 0
+        self.upstream_host_header: str | None = None  # set by kong.service.request.set_header("Host")
+        self.upstream_name: str | None = None  # an Upstream entity name, balanced
+        self.connect_timeout: int = 60000
+        self.write_timeout: int = 60000
+        self.read_timeout: int = 60000
+        self.retries: int = 5
+        self.buffered_proxying: bool = False
+        self.service_status: int | None = None
+        self.service_headers: CIMultiDictProxy[str] | CIMultiDict[str] | None = None
+        self.service_body: bytes | None = None
+        self.status: int = 200
+        self.response_source: str = ResponseSource.ERROR
+        self.exited: bool = False
+        self.exit_body: bytes | None = None
+        self.headers_sent: bool = False
+        self.response_size: int = 0
+        self.body_chunk: bytes | None = None
+        self.body_eof: bool = False
+        self.body_buffer: list[bytes] | None = None
+        self.plugin_name: str | None = None
+        self.plugin_id: str | None = None
+        # the plugins collected in access, as ``PluginInstance`` objects (read-only: may be shared)
+        self.plugins: Sequence[Any] = ()
+        # their handlers per phase (``host.plugins.iterator.Collected``); None until access ran
+        self.collected: Any = None
+
+    @property
+    def uri_captures(self) -> dict[str, Any]:
+        """The route's regex captures, ``{"unnamed": [...], "named": {...}}`` (made on first use)."""
+        captures = self._uri_captures
+        if captures is None:
+            match = self.router_match
+            if match is None:  # not routed yet
+                return {"unnamed": [], "named": {}}
+            captures = self._uri_captures = match.uri_captures
+        return captures
+
+    @uri_captures.setter
+    def uri_captures(self, captures: dict[str, Any]) -> None:
+        self._uri_captures = captures
+
+    @property
+    def upstream_headers(self) -> CIMultiDict[str]:
+        """The headers for the upstream request, as plugins edit them.
+
+        Made on first use from the client's headers without hop-by-hop ones: a request
+        no plugin touches never builds this multi-dict (the proxy then writes the
+        upstream head straight from the client's headers).
+        """
+        headers = self._upstream_headers
+        if headers is None:
+            headers = self._upstream_headers = upstream_request_headers(self.headers)
+        return headers
+
+    @upstream_headers.setter
+    def upstream_headers(self, headers: CIMultiDict[str]) -> None:
+        self._upstream_headers = headers
+
+    @property
+    def upstream_headers_edited(self) -> CIMultiDict[str] | None:
+        """``upstream_headers`` when something asked for them, else ``None``."""
+        return self._upstream_headers
 
     def __repr__(self) -> str:
         return f"<Context {self.request_id} {self.method} {self.request_uri} phase={Phase(self.phase).name}>"

@@ -152,6 +152,8 @@ class Gateway:
             await runner.cleanup()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self.registry.lua is not None:  # Lua timers (premature), resty.http/redis pools
+            await self.registry.lua.close()
         await self.client.close()
         IDLE_CONTEXT.snapshot = None
         set_default_settings(None)
@@ -170,7 +172,7 @@ class Gateway:
                 continue
             try:
                 result = handler(self.kong)
-                if "init_worker" in spec.async_phases:
+                if "init_worker" in spec.async_phases and result is not None:
                     await result
             except Exception as exc:  # noqa: BLE001 - reported, the gateway still starts
                 self.init_errors[spec.name] = repr(exc)
@@ -188,7 +190,7 @@ class Gateway:
             configs = iterator.configs_of(spec.name) or None
             try:
                 result = handler(self.kong, configs)
-                if "configure" in spec.async_phases:
+                if "configure" in spec.async_phases and result is not None:
                     await result
             except Exception as exc:  # noqa: BLE001
                 log.error("plugin '%s' failed in configure: %r", spec.name, exc, extra={"plugin": spec.name})
@@ -201,6 +203,10 @@ class Gateway:
         self.snapshot = snapshot
         self.handler.snapshot = snapshot
         IDLE_CONTEXT.snapshot = snapshot
+        if self.registry.lua is not None:  # entities may have changed: kong.cache starts empty
+            from host.lua.modules.moongate_cache import purge_lua_cache
+
+            purge_lua_cache(self.registry.lua)
         await self._configure()
         log.log(25, "configuration applied", extra={"configuration_hash": snapshot.hash})
 

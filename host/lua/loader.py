@@ -16,7 +16,7 @@ whose handlers run the Lua methods as coroutines (``handler:phase(conf)``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from lupa.luajit21 import LuaError, lua_type
 
 from host.context import current_context
-from host.lua.driver import drive, request_state
+from host.lua.driver import drive, request_state, start
 from host.lua.runtime import LuaHost
 from host.lua.schema import lua_schema_definition
 from host.plugins.spec import PluginLoadError, PluginSpec, validate_metadata
@@ -102,7 +102,7 @@ def load_lua_plugin(host: LuaHost, name: str, folder: Path) -> PluginSpec:
         if lua_type(handler[p.encode()]) in ("function", "table") and not inherited(handler, p.encode())
     ]
     priority, version = validate_metadata(
-        name, source, handler[b"PRIORITY"], host.to_python(handler[b"VERSION"]), phases
+        name, source, host.to_python(handler[b"PRIORITY"]), host.to_python(handler[b"VERSION"]), phases
     )
     from host.schema import scope_flags
 
@@ -194,9 +194,11 @@ def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callabl
 
         return configure
 
-    async def run(kong: Any, conf: dict[str, Any]) -> None:
+    def run(kong: Any, conf: dict[str, Any]) -> Awaitable[Any] | None:
+        # synchronous when the handler does no I/O; otherwise an awaitable that goes on
+        # driving it (the phase runner awaits what is not None)
         ctx = current_context()
-        await drive(host, request_state(host, ctx), plugin, phase_call, handler, phase_b, conf_table(conf))
+        return start(host, request_state(host, ctx), plugin, phase_call, handler, phase_b, conf_table(conf))
 
     run.__name__ = f"{name}.{phase}"
     return run

@@ -19,7 +19,10 @@ from typing import Any
 
 from host.plugins.spec import PluginRegistry, PluginSpec
 
-__all__ = ["PluginInstance", "PluginIterator", "Candidate"]
+__all__ = ["PluginInstance", "PluginIterator", "Candidate", "Collected", "Plan", "HandlerCall", "NO_PLUGINS"]
+
+#: one handler ready to call: ``(fn, is_async, conf, plugin name, plugin id)``
+HandlerCall = tuple[Any, bool, dict[str, Any], str, str]
 
 
 @dataclass(eq=False)
@@ -66,6 +69,34 @@ def make_instance(spec: PluginSpec, entity: dict[str, Any]) -> PluginInstance:
     return PluginInstance(spec, entity, conf, entity["id"], route_id, service_id, consumer_id, calls)
 
 
+class Collected:
+    """Plugin configs collected for a request, with each phase's handlers listed once.
+
+    ``calls[phase]`` holds the :data:`HandlerCall` tuples of the instances that implement
+    ``phase``, in execution order; a phase no instance implements is absent, so "does
+    any plugin run in this phase" is one dict lookup.  Built once per plan (or for the
+    global configs) and shared by requests; built per request only when a config
+    depends on the consumer.
+    """
+
+    __slots__ = ("instances", "calls", "log_is_sync")
+
+    def __init__(self, instances: Iterable[PluginInstance]) -> None:
+        self.instances: tuple[PluginInstance, ...] = tuple(instances)
+        calls: dict[str, list[HandlerCall]] = {}
+        for inst in self.instances:
+            name = inst.spec.name
+            for phase, (fn, is_async) in inst.calls.items():
+                calls.setdefault(phase, []).append((fn, is_async, inst.conf, name, inst.id))
+        self.calls: dict[str, tuple[HandlerCall, ...]] = {p: tuple(c) for p, c in calls.items()}
+        #: the log phase can run inline, right after the response (no handler awaits)
+        self.log_is_sync = not any(is_async for _, is_async, *_ in self.calls.get("log", ()))
+
+
+#: no plugin at all (a route without plugins)
+NO_PLUGINS = Collected(())
+
+
 @dataclass(eq=False, slots=True)
 class Candidate:
     """A plugin that may run for one (route, service): its config without a consumer,
@@ -94,6 +125,23 @@ class Candidate:
         if self.base_is_route_service:
             return self.base
         return combos.get(("", "", consumer_id)) or self.base
+
+
+class Plan:
+    """The candidates of one (route, service), in execution order.
+
+    ``static`` is the collected set when no candidate has a consumer-scoped config (the
+    common case): the configs are then known before access runs and the request reuses
+    this one :class:`Collected`.  Otherwise (``None``) they are resolved per request.
+    """
+
+    __slots__ = ("candidates", "static")
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        self.candidates = candidates
+        self.static: Collected | None = None
+        if all(c.by_consumer is None for c in candidates):
+            self.static = Collected(c.base for c in candidates if c.base is not None)
 
 
 class PluginIterator:
@@ -126,7 +174,11 @@ class PluginIterator:
             name: combos[("", "", "")] for name, combos in self._combos.items() if ("", "", "") in combos
         }
         self._phase_globals: dict[str, list[PluginInstance]] = {}
-        self._plans: dict[tuple[str, str], list[Candidate]] = {}
+        self._plans: dict[tuple[str, str], Plan] = {}
+        #: the global configs, for the phases that run when access did not
+        self.global_plugins = Collected(
+            self._globals[spec.name] for spec in self.specs if spec.name in self._globals
+        )
 
     # -- global lists (certificate, rewrite; fallback for filters/log without access) ------
     def globals_for(self, phase: str) -> list[PluginInstance]:
@@ -142,17 +194,17 @@ class PluginIterator:
         return found
 
     # -- per-route plans ---------------------------------------------------------------------
-    def plan(self, route_id: str, service_id: str) -> list[Candidate]:
+    def plan(self, route_id: str, service_id: str) -> Plan:
         """Candidates for a route and service, in execution order (cached)."""
         key = (route_id, service_id)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._build_plan(route_id, service_id)
+            plan = Plan(self._candidates(route_id, service_id))
             if len(self._plans) < 100_000:
                 self._plans[key] = plan
         return plan
 
-    def _build_plan(self, route_id: str, service_id: str) -> list[Candidate]:
+    def _candidates(self, route_id: str, service_id: str) -> list[Candidate]:
         plan: list[Candidate] = []
         for spec in self.specs:
             combos = self._combos[spec.name]

@@ -4,9 +4,16 @@
 order, the config for the current (route, service, consumer) is resolved at the
 plugin's turn and recorded in ``ctx.plugins`` for the later phases; the plugin's
 ``access`` handler is called unless an earlier plugin already ended the request
-with ``kong.response.exit``.  Later phases iterate ``ctx.plugins``; when access
-never ran (no route matched, or rewrite exited) they fall back to the global
-configs, like Kong.
+with ``kong.response.exit``.  Later phases use ``ctx.collected`` (the same configs
+with their handlers listed per phase); when access never ran (no route matched, or
+rewrite exited) they fall back to the global configs, like Kong.
+
+Cost matters here: each phase is one loop over precomputed ``(fn, is_async, conf,
+name, id)`` tuples (:class:`~host.plugins.iterator.Collected`), a sync handler is
+called directly and only an async one (a Lua handler, an ``async def``) is awaited,
+and a phase no plugin implements is skipped by the caller with :meth:`has_phase`
+(one dict lookup).  When no configuration depends on the consumer, the collected set
+is computed once per (route, service) and shared by every request.
 
 A handler that raises is wrapped in :class:`PluginError` (plugin, phase) and the
 proxy turns it into a 500; ``kong.response.exit`` raises :class:`ExitSignal`,
@@ -16,16 +23,17 @@ which only stops the current handler.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from host.plugins.iterator import PluginInstance
+from host.plugins.iterator import NO_PLUGINS, Collected, HandlerCall, Plan
 from pdk.errors import ExitSignal
 from pdk.phases import Phase
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
 
-__all__ = ["PhaseRunner", "PluginError"]
+__all__ = ["PhaseRunner", "PluginError", "log_plugin_error"]
 
 log = logging.getLogger("moongate.plugins")
 
@@ -53,107 +61,163 @@ class PhaseRunner:
     def __init__(self, kong: Any) -> None:
         self.kong = kong
 
-    async def _call(self, ctx: Context, inst: PluginInstance, phase: str) -> bool:
-        """Call one handler; returns True when it ended the request with exit."""
-        fn, is_async = inst.calls[phase]
-        ctx.plugin_name = inst.spec.name
-        ctx.plugin_id = inst.id
+    # -- calling handlers ----------------------------------------------------------------
+    async def _run(self, ctx: Context, calls: Iterable[HandlerCall], phase: str) -> bool:
+        """Call handlers in order until one exits; returns True when one did.
+
+        A sync handler is a plain call; only what an async one returns is awaited (it
+        may return None when it finished at once: a Lua handler that did no I/O).
+        """
+        kong = self.kong
+        name = ""
         try:
-            if is_async:
-                await fn(self.kong, inst.conf)
-            else:
-                fn(self.kong, inst.conf)
+            for fn, is_async, conf, name, plugin_id in calls:
+                ctx.plugin_name = name
+                ctx.plugin_id = plugin_id
+                if is_async:
+                    pending = fn(kong, conf)
+                    if pending is not None:
+                        await pending
+                else:
+                    fn(kong, conf)
         except ExitSignal:
             return True
         except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
-            raise PluginError(inst.spec.name, phase, exc) from exc
+            raise PluginError(name, phase, exc) from exc
         finally:
             ctx.plugin_name = None
             ctx.plugin_id = None
         return False
 
+    async def _run_each(self, ctx: Context, calls: Iterable[HandlerCall], phase: str) -> None:
+        """Call every handler even when one exits (body_filter)."""
+        for call in calls:
+            await self._run(ctx, (call,), phase)
+
+    # -- which plugins run ---------------------------------------------------------------
+    @staticmethod
+    def collected(ctx: Context) -> Collected:
+        """The configs of the later phases: collected in access, else the global ones."""
+        collected = ctx.collected
+        if collected is None:
+            return ctx.snapshot.plugins.global_plugins  # type: ignore[union-attr]
+        return collected  # type: ignore[no-any-return]
+
+    def has_phase(self, ctx: Context, phase: str) -> bool:
+        """Whether any plugin of the request implements ``phase`` (to skip the work when none)."""
+        collected = ctx.collected
+        if collected is None:
+            collected = ctx.snapshot.plugins.global_plugins  # type: ignore[union-attr]
+        return phase in collected.calls
+
+    filters = has_phase
+
+    def wants_response_phase(self, ctx: Context) -> bool:
+        """Whether some collected plugin implements ``response`` (the body is buffered then)."""
+        collected = ctx.collected
+        return collected is not None and "response" in collected.calls
+
+    def skip_access(self, ctx: Context) -> None:
+        """Access with no candidate plugin: the later phases run no plugin either."""
+        ctx.collected = NO_PLUGINS
+
+    # -- the phases ----------------------------------------------------------------------
     async def rewrite(self, ctx: Context) -> None:
         """Global plugins' ``rewrite`` handlers (no route is known yet)."""
         ctx.phase = _REWRITE
-        for inst in ctx.snapshot.plugins.globals_for("rewrite"):  # type: ignore[union-attr]
-            if await self._call(ctx, inst, "rewrite"):
-                return
+        calls = ctx.snapshot.plugins.global_plugins.calls.get("rewrite")  # type: ignore[union-attr]
+        if calls:
+            await self._run(ctx, calls, "rewrite")
 
-    async def access(self, ctx: Context, candidates: list[Any]) -> None:
-        """Collect the configs for the later phases and run ``access`` handlers."""
+    async def access(self, ctx: Context, plan: Plan) -> None:
+        """Collect the configs for the later phases and run ``access`` handlers.
+
+        Like Kong, configs are still collected after an exit or an error, so the later
+        phases (header_filter, body_filter, log) of every plugin still run.
+        """
         ctx.phase = _ACCESS
-        collected = ctx.plugins
+        static = plan.static
+        if static is not None:
+            ctx.plugins = static.instances
+            ctx.collected = static
+            calls = static.calls.get("access")
+            if calls:
+                await self._run(ctx, calls, "access")
+            return
+        collected = []
         failure: PluginError | None = None
-        for cand in candidates:
+        for cand in plan.candidates:
             consumer = ctx.consumer
             inst = cand.resolve(consumer["id"] if consumer else "")
             if inst is None:
                 continue
-            # like Kong, configs are still collected after an exit or an error, so the
-            # later phases (header_filter, body_filter, log) of every plugin still run
             collected.append(inst)
-            if ctx.exited or failure is not None or "access" not in inst.calls:
+            if ctx.exited or failure is not None:
+                continue
+            call = inst.calls.get("access")
+            if call is None:
                 continue
             try:
-                await self._call(ctx, inst, "access")
+                await self._run(ctx, ((call[0], call[1], inst.conf, inst.spec.name, inst.id),), "access")
             except PluginError as err:
                 failure = err
-        ctx.extra["access_ran"] = True
+        ctx.plugins = tuple(collected)
+        ctx.collected = Collected(collected)
         if failure is not None:
             raise failure
 
-    def _downstream(self, ctx: Context, phase: str) -> list[PluginInstance]:
-        if ctx.extra.get("access_ran"):
-            return ctx.plugins
-        return ctx.snapshot.plugins.globals_for(phase)  # type: ignore[union-attr]
-
-    def wants_response_phase(self, ctx: Context) -> bool:
-        """Whether some collected plugin implements ``response`` (the body is buffered then)."""
-        return any("response" in inst.calls for inst in ctx.plugins)
-
-    def has_phase(self, ctx: Context, phase: str) -> bool:
-        plugins = self._downstream(ctx, phase)
-        if not plugins:
-            return False
-        return any(phase in inst.calls for inst in plugins)
-
     async def response(self, ctx: Context) -> None:
         ctx.phase = _RESPONSE
-        for inst in ctx.plugins:
-            if "response" in inst.calls and await self._call(ctx, inst, "response"):
-                return
+        collected = ctx.collected
+        calls = collected.calls.get("response") if collected is not None else None
+        if calls:
+            await self._run(ctx, calls, "response")
 
     async def header_filter(self, ctx: Context) -> None:
         ctx.phase = _HEADER_FILTER
-        for inst in self._downstream(ctx, "header_filter"):
-            if "header_filter" in inst.calls and await self._call(ctx, inst, "header_filter"):
-                return
+        calls = self.collected(ctx).calls.get("header_filter")
+        if calls:
+            await self._run(ctx, calls, "header_filter")
 
     async def body_filter(self, ctx: Context, chunk: bytes, eof: bool) -> bytes:
         """Pass one chunk through every ``body_filter`` handler; returns the chunk to send."""
         ctx.phase = _BODY_FILTER
         ctx.body_chunk = chunk
         ctx.body_eof = eof
-        for inst in self._downstream(ctx, "body_filter"):
-            if "body_filter" in inst.calls:
-                await self._call(ctx, inst, "body_filter")
-        out = ctx.body_chunk
-        return out or b""
+        calls = self.collected(ctx).calls.get("body_filter")
+        if calls:
+            await self._run_each(ctx, calls, "body_filter")
+        return ctx.body_chunk or b""
 
-    def filters(self, ctx: Context, phase: str) -> bool:
-        """Whether any plugin of the request implements ``phase`` (to skip the work when none)."""
-        return self.has_phase(ctx, phase)
+    def log_is_sync(self, ctx: Context) -> bool:
+        """Whether every ``log`` handler of the request is sync (it can run inline)."""
+        return self.collected(ctx).log_is_sync
 
     async def log(self, ctx: Context) -> None:
         """``log`` handlers; a failing one is logged and the others still run."""
         ctx.phase = _LOG
-        for inst in self._downstream(ctx, "log"):
-            if "log" not in inst.calls:
-                continue
+        for call in self.collected(ctx).calls.get("log", ()):
             try:
-                await self._call(ctx, inst, "log")
+                await self._run(ctx, (call,), "log")
             except PluginError as err:
                 log_plugin_error(ctx, err)
+
+    def log_sync(self, ctx: Context) -> None:
+        """:meth:`log` for sync handlers only (see :meth:`log_is_sync`), without a task."""
+        ctx.phase = _LOG
+        kong = self.kong
+        for fn, _, conf, name, plugin_id in self.collected(ctx).calls.get("log", ()):
+            ctx.plugin_name = name
+            ctx.plugin_id = plugin_id
+            try:
+                fn(kong, conf)
+            except ExitSignal:
+                pass
+            except Exception as exc:  # noqa: BLE001 - logged, the other handlers still run
+                log_plugin_error(ctx, PluginError(name, "log", exc))
+            finally:
+                ctx.plugin_name = None
+                ctx.plugin_id = None
 
 
 def log_plugin_error(ctx: Context, err: PluginError) -> None:

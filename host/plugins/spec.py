@@ -33,7 +33,9 @@ class PluginSpec:
 
     ``handlers[phase]`` is called as ``handler(kong, conf)`` for request phases,
     ``handler(kong)`` for ``init_worker`` and ``handler(kong, configs)`` for
-    ``configure``.  Phases listed in ``async_phases`` return awaitables.
+    ``configure``.  Phases listed in ``async_phases`` may return an awaitable
+    (the caller awaits it when it is not ``None``: a Lua handler that did no I/O
+    finishes synchronously).
     """
 
     name: str

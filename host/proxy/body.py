@@ -29,11 +29,18 @@ class RequestBody:
 
     def __init__(self, request: web.BaseRequest) -> None:
         self.request = request
-        length = request.content_length
-        te = request.headers.get("Transfer-Encoding", "")
-        self.chunked = "chunked" in te.lower()
-        self.length = length
-        self.has_body = bool(length) or self.chunked
+        if not request.body_exists:
+            # aiohttp's parser made no body stream: no Content-Length > 0 and not chunked
+            # (the common case, and it avoids parsing Content-Length again)
+            self.chunked = False
+            self.length = None
+            self.has_body = False
+        else:
+            length = request.content_length
+            te = request.headers.get("Transfer-Encoding", "")
+            self.chunked = "chunked" in te.lower()
+            self.length = length
+            self.has_body = bool(length) or self.chunked
         self._prefix: bytes = b""
         self._consumed = False
         self._continued = False

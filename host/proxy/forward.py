@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from host.proxy.headers import add_forwarded_headers, build_request_head
+from host.proxy.headers import build_request_head, upstream_header_lines
 from host.proxy.upstream_client import (
     UpstreamClient,
     UpstreamConnectError,
@@ -66,9 +66,7 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
     ``proxy_next_upstream error timeout``).
     """
     method = ctx.upstream_method or ctx.method
-    headers = ctx.upstream_headers
-    assert headers is not None
-    add_forwarded_headers(ctx, headers)
+    lines = upstream_header_lines(ctx, ctx.upstream_headers_edited)
 
     payload: bytes | AsyncIterator[bytes] | None
     chunked = False
@@ -100,7 +98,7 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
     for _attempt in range(attempts):
         host, port = _pick(ctx, tried)
         tried.add((host, port))
-        head = build_request_head(method, target, _host_header(ctx, host, port), headers, framing)
+        head = build_request_head(method, target, _host_header(ctx, host, port), lines, framing)
         started = time.perf_counter()
         ctx.t_upstream_start = started
         try_info = {"ip": host, "port": port, "balancer_latency": 0}

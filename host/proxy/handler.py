@@ -10,13 +10,13 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from multidict import CIMultiDict
+from multidict import CIMultiDict, istr
 
 from host.context import Context, ResponseSource, use_context
 from host.plugins.runner import PhaseRunner, PluginError, log_plugin_error
 from host.proxy.body import RequestBody
 from host.proxy.forward import NoTargetError, forward
-from host.proxy.headers import filter_response_headers, upstream_request_headers
+from host.proxy.headers import filter_response_headers
 from host.proxy.respond import kong_error, send_response, send_upstream_response
 from host.proxy.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
 from host.router import normalize_path
@@ -32,6 +32,11 @@ __all__ = ["ProxyHandler"]
 log = logging.getLogger("moongate.proxy")
 _getrandbits = random.getrandbits
 _ACCESS = int(Phase.access)
+_HOST = istr("Host")
+_TE = istr("TE")
+
+#: what a request needs from its service: scheme, host, upstream name, port, timeouts, retries
+ServiceTarget = tuple[str, str, "str | None", int, int, int, int, int]
 
 
 def _connection_info(transport: Any) -> tuple[str, int, str, int, str]:
@@ -41,6 +46,23 @@ def _connection_info(transport: Any) -> tuple[str, int, str, int, str]:
     sock = transport.get_extra_info("sockname") or ("", 0)
     scheme = "https" if transport.get_extra_info("sslcontext") else "http"
     return (peer[0], peer[1], sock[0], sock[1], scheme)
+
+
+def _service_target(snapshot: Snapshot, service: dict[str, Any]) -> ServiceTarget:
+    """The upstream fields of the context for a service (Kong's defaults filled in)."""
+    scheme = service.get("protocol") or "http"
+    host = service["host"]
+    retries = service.get("retries")
+    return (
+        scheme,
+        host,
+        host if snapshot.has_upstream(host) else None,
+        service.get("port") or (443 if scheme == "https" else 80),
+        service.get("connect_timeout") or 60000,
+        service.get("write_timeout") or 60000,
+        service.get("read_timeout") or 60000,
+        5 if retries is None else retries,
+    )
 
 
 class ProxyHandler:
@@ -58,6 +80,9 @@ class ProxyHandler:
         self.client = client
         self.runner = runner
         self.log_tasks: set[asyncio.Task[None]] = set()
+        #: per service id, what _prepare_upstream needs (for the snapshot in _targets_of)
+        self._targets: dict[str, ServiceTarget] = {}
+        self._targets_of: Snapshot | None = None
         #: per-connection facts (peer, local address, scheme), looked up once per connection
         self._conn_info: weakref.WeakKeyDictionary[Any, tuple[str, int, str, int, str]] = (
             weakref.WeakKeyDictionary()
@@ -77,7 +102,7 @@ class ProxyHandler:
         ctx.peer_ip, ctx.peer_port, sock_host, ctx.port, ctx.scheme = info
         headers = request.headers
         ctx.headers = headers
-        host = headers.get("Host", "")
+        host = headers.get(_HOST, "")
         ctx.host = (host.rpartition(":")[0] if host.count(":") == 1 else host).lower() or sock_host
         version = request.version
         ctx.http_version = version[0] + version[1] / 10
@@ -88,7 +113,6 @@ class ProxyHandler:
         ctx.raw_query = query
         ctx.path = normalize_path(path)
         ctx.client_ip = self._real_ip(ctx, headers)
-        ctx.upstream_headers = upstream_request_headers(headers)
         return ctx
 
     def _real_ip(self, ctx: Context, headers: Any) -> str:
@@ -128,9 +152,13 @@ class ProxyHandler:
         finally:
             ctx.t_end = time.perf_counter()
             if runner.has_phase(ctx, "log"):
-                task = asyncio.get_running_loop().create_task(self._log_phase(ctx))
-                self.log_tasks.add(task)
-                task.add_done_callback(self.log_tasks.discard)
+                if runner.log_is_sync(ctx):
+                    # the response is written already: sync handlers run now, no task needed
+                    runner.log_sync(ctx)
+                else:
+                    task = asyncio.get_running_loop().create_task(self._log_phase(ctx))
+                    self.log_tasks.add(task)
+                    task.add_done_callback(self.log_tasks.discard)
         return resp  # type: ignore[return-value]
 
     async def _fail(self, ctx: Context, request: web.BaseRequest, status: int) -> web.StreamResponse:
@@ -150,14 +178,14 @@ class ProxyHandler:
         snapshot = ctx.snapshot
         assert snapshot is not None
         settings = self.settings
-        if snapshot.plugins.globals_for("rewrite"):
+        if "rewrite" in snapshot.plugins.global_plugins.calls:
             await body.buffer(ctx, settings.client_body_buffer_size)
             await runner.rewrite(ctx)
             if ctx.exited:
                 return await send_response(ctx, request, runner)
 
         match = snapshot.router.match(
-            ctx.method, ctx.headers.get("Host", ""), ctx.path, ctx.headers, ctx.port, ctx.scheme
+            ctx.method, ctx.headers.get(_HOST, ""), ctx.path, ctx.headers, ctx.port, ctx.scheme
         )
         ctx.phase = _ACCESS
         if match is None:
@@ -165,27 +193,30 @@ class ProxyHandler:
             return await send_response(ctx, request, runner)
         route = match.route
         service = match.service
-        ctx.router_match = match
+        ctx.router_match = match  # ctx.uri_captures are made from it when asked for
         ctx.route = route
         ctx.service = service
-        ctx.uri_captures = match.uri_captures
         ctx.stripped_prefix = match.stripped_prefix  # kong.request.get_forwarded_prefix() in access
-        redirect = self._protocol_redirect(ctx, route)
-        if redirect is not None:
+        protocols = route.get("protocols")
+        https_only = protocols and "https" in protocols and "http" not in protocols
+        if https_only and self._protocol_redirect(ctx, route):
             return await send_response(ctx, request, runner)
         if service is None:
             kong_error(ctx, 503, "no Service found with those values")
             return await send_response(ctx, request, runner)
-        self._prepare_upstream(ctx, service)
+        self._prepare_upstream(ctx, snapshot, service)
 
-        candidates = snapshot.plugins.plan(route["id"], service["id"])
-        if candidates:
-            await body.buffer(ctx, settings.client_body_buffer_size)
-            await runner.access(ctx, candidates)
+        plan = snapshot.plugins.plan(route["id"], service["id"])
+        if plan.candidates:
+            if body.has_body:
+                await body.buffer(ctx, settings.client_body_buffer_size)
+            elif ctx.body is None:
+                ctx.body = b""  # what buffer() stores for a request without a body
+            await runner.access(ctx, plan)
             if ctx.exited:
                 return await send_response(ctx, request, runner)
         else:
-            ctx.extra["access_ran"] = True
+            runner.skip_access(ctx)
 
         target = self._upstream_target(ctx, match)
         ctx.extra["upstream_uri"] = target
@@ -203,54 +234,58 @@ class ProxyHandler:
             log.error("upstream failed (%s) for request %s", exc, ctx.request_id)
             kong_error(ctx, 502, "An invalid response was received from the upstream server")
             return await send_response(ctx, request, runner)
-        headers = filter_response_headers(upstream.raw_headers, ctx.headers.get("TE"))
+        headers = filter_response_headers(upstream.raw_headers, ctx.headers.get(_TE))
         ctx.service_status = upstream.status
         ctx.service_headers = headers
         ctx.status = upstream.status
         pre_set = ctx.response_headers
-        ctx.response_headers = headers.copy() if pre_set or runner.filters(ctx, "header_filter") else headers
+        # kong.service.response keeps the upstream's headers when plugins edit the response's
+        ctx.response_headers = headers.copy() if pre_set or runner.has_phase(ctx, "header_filter") else headers
         if pre_set:
             for name in set(pre_set.keys()):
                 ctx.response_headers.popall(name, None)
             ctx.response_headers.extend(pre_set)
         return await send_upstream_response(ctx, request, runner, upstream)
 
-    def _protocol_redirect(self, ctx: Context, route: dict[str, Any]) -> bool | None:
-        protocols = route.get("protocols") or ()
-        if "https" in protocols and "http" not in protocols:
-            forwarded = ctx.scheme
-            if self.settings.is_trusted(ctx.peer_ip):
-                forwarded = (ctx.headers.get("X-Forwarded-Proto") or ctx.scheme).lower()
-            if forwarded != "https":
-                code = route.get("https_redirect_status_code") or 426
-                if code == 426:
-                    kong_error(
-                        ctx,
-                        426,
-                        "Please use HTTPS protocol",
-                        {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"},
-                    )
-                else:
-                    ctx.status = code
-                    ctx.response_headers["Location"] = f"https://{ctx.host}{ctx.request_uri}"
-                    ctx.exit_body = b""
-                    ctx.exited = True
-                    ctx.response_source = ResponseSource.EXIT
-                return True
-        return None
+    def _protocol_redirect(self, ctx: Context, route: dict[str, Any]) -> bool:
+        """An https-only route reached over http: 426 or a redirect (True when answered)."""
+        forwarded = ctx.scheme
+        if self.settings.is_trusted(ctx.peer_ip):
+            forwarded = (ctx.headers.get("X-Forwarded-Proto") or ctx.scheme).lower()
+        if forwarded == "https":
+            return False
+        code = route.get("https_redirect_status_code") or 426
+        if code == 426:
+            kong_error(
+                ctx, 426, "Please use HTTPS protocol", {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"}
+            )
+        else:
+            ctx.status = code
+            ctx.response_headers["Location"] = f"https://{ctx.host}{ctx.request_uri}"
+            ctx.exit_body = b""
+            ctx.exited = True
+            ctx.response_source = ResponseSource.EXIT
+        return True
 
-    def _prepare_upstream(self, ctx: Context, service: dict[str, Any]) -> None:
-        ctx.upstream_scheme = service.get("protocol") or "http"
-        host = service["host"]
-        if ctx.snapshot.has_upstream(host):  # type: ignore[union-attr]
-            ctx.upstream_name = host
-        ctx.upstream_host = host
-        ctx.upstream_port = service.get("port") or (443 if ctx.upstream_scheme == "https" else 80)
-        ctx.connect_timeout = service.get("connect_timeout") or 60000
-        ctx.write_timeout = service.get("write_timeout") or 60000
-        ctx.read_timeout = service.get("read_timeout") or 60000
-        retries = service.get("retries")
-        ctx.retries = 5 if retries is None else retries
+    def _prepare_upstream(self, ctx: Context, snapshot: Snapshot, service: dict[str, Any]) -> None:
+        if snapshot is not self._targets_of:  # a reload: entities changed
+            self._targets = {}
+            self._targets_of = snapshot
+        target = self._targets.get(service["id"])
+        if target is None:
+            target = self._targets[service["id"]] = _service_target(snapshot, service)
+        (
+            ctx.upstream_scheme,
+            ctx.upstream_host,
+            upstream_name,
+            ctx.upstream_port,
+            ctx.connect_timeout,
+            ctx.write_timeout,
+            ctx.read_timeout,
+            ctx.retries,
+        ) = target
+        if upstream_name is not None:
+            ctx.upstream_name = upstream_name
 
     def _upstream_target(self, ctx: Context, match: Any) -> str:
         path = ctx.upstream_path

@@ -17,6 +17,7 @@ from pdk.phases import Phase
 if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
     from host.plugins.runner import PhaseRunner
+    from host.settings import Settings
 
 __all__ = ["kong_error", "send_response", "send_upstream_response", "ProxyResponse"]
 
@@ -60,13 +61,41 @@ def _latency_ms(start: float) -> str:
     return str(int((time.perf_counter() - start) * 1000))
 
 
+class _KongHeaders:
+    """Which of Kong's response headers the ``headers`` setting enables, read once.
+
+    Settings are frozen once the gateway started; the last settings object seen is
+    remembered (one worker has one).
+    """
+
+    __slots__ = ("settings", "token", "server", "latency", "request_id")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.token = settings.server_token
+        self.server = settings.header_enabled("server_tokens")
+        self.latency = settings.header_enabled("latency_tokens")
+        self.request_id = settings.header_enabled("x-kong-request-id")
+
+
+_last_kong_headers: list[_KongHeaders] = []
+
+
+def _kong_headers_of(settings: Settings) -> _KongHeaders:
+    if _last_kong_headers and _last_kong_headers[0].settings is settings:
+        return _last_kong_headers[0]
+    policy = _KongHeaders(settings)
+    _last_kong_headers[:] = [policy]
+    return policy
+
+
 def _kong_headers(ctx: Context, proxied: bool) -> None:
     """Via/Server/latency/request-id headers, added before header_filter as Kong does."""
-    settings = ctx.settings
+    assert ctx.settings is not None
+    policy = _kong_headers_of(ctx.settings)
     headers = ctx.response_headers
-    assert settings is not None
-    if settings.header_enabled("server_tokens"):
-        token = settings.server_token
+    if policy.server:
+        token = policy.token
         if proxied:
             via = headers.get("Via")
             version = "1.1" if ctx.http_version < 2 else "2"
@@ -75,7 +104,7 @@ def _kong_headers(ctx: Context, proxied: bool) -> None:
                 headers["Server"] = token
         else:
             headers["Server"] = token
-    if settings.header_enabled("latency_tokens"):
+    if policy.latency:
         if proxied:
             headers["X-Kong-Upstream-Latency"] = str(
                 int((ctx.t_upstream_headers - ctx.t_upstream_start) * 1000)
@@ -83,12 +112,12 @@ def _kong_headers(ctx: Context, proxied: bool) -> None:
             headers["X-Kong-Proxy-Latency"] = str(int((ctx.t_upstream_start - ctx.t0) * 1000))
         else:
             headers["X-Kong-Response-Latency"] = _latency_ms(ctx.t0)
-    if settings.header_enabled("x-kong-request-id"):
+    if policy.request_id:
         headers["X-Kong-Request-Id"] = ctx.request_id
 
 
 async def _header_filter(ctx: Context, runner: PhaseRunner) -> None:
-    if runner.filters(ctx, "header_filter"):
+    if runner.has_phase(ctx, "header_filter"):
         await runner.header_filter(ctx)
 
 
@@ -134,7 +163,8 @@ async def send_upstream_response(
 ) -> web.StreamResponse:
     """Stream the upstream's response to the client through the filters."""
     try:
-        if ctx.buffered_proxying or runner.wants_response_phase(ctx):
+        phases = runner.collected(ctx).calls
+        if ctx.buffered_proxying or "response" in phases:
             ctx.buffered_proxying = True
             ctx.service_body = await upstream.read()
             if runner.wants_response_phase(ctx):
@@ -145,19 +175,22 @@ async def send_upstream_response(
             ctx.response_headers.popall(_CONTENT_LENGTH, None)
             return await _send_buffered(ctx, request, runner)
         _kong_headers(ctx, proxied=True)
-        await _header_filter(ctx, runner)
-        if ctx.exited:
-            upstream.release()
-            return await send_response(ctx, request, runner, header_filter=False)
-        filtering = runner.filters(ctx, "body_filter")
+        if "header_filter" in phases:
+            await runner.header_filter(ctx)
+            if ctx.exited:
+                upstream.release()
+                return await send_response(ctx, request, runner, header_filter=False)
+        filtering = "body_filter" in phases
         resp = ProxyResponse(status=ctx.status, headers=ctx.response_headers)
         ctx.headers_sent = True
         await resp.prepare(request)
         size = 0
         if request.method != "HEAD":
-            read_chunk = upstream.read_chunk
+            read_chunk_nowait = upstream.read_chunk_nowait
             while True:
-                chunk = await read_chunk()
+                chunk = read_chunk_nowait()  # most chunks are already here: no await
+                if chunk is None:
+                    chunk = await upstream.read_chunk()
                 if filtering:
                     out = await runner.body_filter(ctx, chunk, not chunk)
                 else:
