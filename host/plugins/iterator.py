@@ -79,7 +79,7 @@ class Collected:
     depends on the consumer.
     """
 
-    __slots__ = ("instances", "calls", "log_is_sync")
+    __slots__ = ("instances", "calls", "sees_response")
 
     def __init__(self, instances: Iterable[PluginInstance]) -> None:
         self.instances: tuple[PluginInstance, ...] = tuple(instances)
@@ -89,8 +89,8 @@ class Collected:
             for phase, (fn, is_async) in inst.calls.items():
                 calls.setdefault(phase, []).append((fn, is_async, inst.conf, name, inst.id))
         self.calls: dict[str, tuple[HandlerCall, ...]] = {p: tuple(c) for p, c in calls.items()}
-        #: the log phase can run inline, right after the response (no handler awaits)
-        self.log_is_sync = not any(is_async for _, is_async, *_ in self.calls.get("log", ()))
+        #: some handler reads or edits the response (else it is sent as the upstream's)
+        self.sees_response = any(p in self.calls for p in ("response", "header_filter", "body_filter", "log"))
 
 
 #: no plugin at all (a route without plugins)

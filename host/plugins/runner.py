@@ -23,7 +23,7 @@ which only stops the current handler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 from host.plugins.iterator import NO_PLUGINS, Collected, HandlerCall, Plan
@@ -189,35 +189,61 @@ class PhaseRunner:
             await self._run_each(ctx, calls, "body_filter")
         return ctx.body_chunk or b""
 
-    def log_is_sync(self, ctx: Context) -> bool:
-        """Whether every ``log`` handler of the request is sync (it can run inline)."""
-        return self.collected(ctx).log_is_sync
-
     async def log(self, ctx: Context) -> None:
         """``log`` handlers; a failing one is logged and the others still run."""
-        ctx.phase = _LOG
-        for call in self.collected(ctx).calls.get("log", ()):
-            try:
-                await self._run(ctx, (call,), "log")
-            except PluginError as err:
-                log_plugin_error(ctx, err)
+        rest = self.start_log(ctx)
+        if rest is not None:
+            await rest
 
-    def log_sync(self, ctx: Context) -> None:
-        """:meth:`log` for sync handlers only (see :meth:`log_is_sync`), without a task."""
+    def start_log(self, ctx: Context) -> Coroutine[Any, Any, None] | None:
+        """Run the ``log`` handlers now, up to the first one that waits for I/O.
+
+        Returns ``None`` when all of them finished (sync handlers, or async ones that
+        returned at once), else a coroutine finishing the phase, for the caller to
+        schedule as a task (the response is out already: it must not wait).  A failing
+        handler is logged and the others still run.
+        """
         ctx.phase = _LOG
+        calls = self.collected(ctx).calls.get("log", ())
         kong = self.kong
-        for fn, _, conf, name, plugin_id in self.collected(ctx).calls.get("log", ()):
+        for index, (fn, is_async, conf, name, plugin_id) in enumerate(calls):
             ctx.plugin_name = name
             ctx.plugin_id = plugin_id
             try:
-                fn(kong, conf)
+                pending = fn(kong, conf)
             except ExitSignal:
-                pass
+                continue
             except Exception as exc:  # noqa: BLE001 - logged, the other handlers still run
                 log_plugin_error(ctx, PluginError(name, "log", exc))
+                continue
             finally:
                 ctx.plugin_name = None
                 ctx.plugin_id = None
+            if is_async and pending is not None:
+                return self._finish_log(ctx, pending, calls[index], calls[index + 1 :])
+        return None
+
+    async def _finish_log(
+        self, ctx: Context, pending: Awaitable[Any], call: HandlerCall, rest: tuple[HandlerCall, ...]
+    ) -> None:
+        """The rest of :meth:`start_log` once a handler waits: that one, then the others."""
+        _, _, _, name, plugin_id = call
+        ctx.plugin_name = name
+        ctx.plugin_id = plugin_id
+        try:
+            await pending
+        except ExitSignal:
+            pass
+        except Exception as exc:  # noqa: BLE001 - logged, the other handlers still run
+            log_plugin_error(ctx, PluginError(name, "log", exc))
+        finally:
+            ctx.plugin_name = None
+            ctx.plugin_id = None
+        for later in rest:
+            try:
+                await self._run(ctx, (later,), "log")
+            except PluginError as err:
+                log_plugin_error(ctx, err)
 
 
 def log_plugin_error(ctx: Context, err: PluginError) -> None:

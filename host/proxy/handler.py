@@ -7,6 +7,7 @@ import logging
 import random
 import time
 import weakref
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from host.proxy.forward import NoTargetError, forward
 from host.proxy.headers import filter_response_headers
 from host.proxy.respond import kong_error, send_response, send_upstream_response
 from host.proxy.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
+from host.proxy.wire import send_raw
 from host.router import normalize_path
 from pdk.nginx import STATS
 from pdk.phases import Phase
@@ -152,11 +154,11 @@ class ProxyHandler:
         finally:
             ctx.t_end = time.perf_counter()
             if runner.has_phase(ctx, "log"):
-                if runner.log_is_sync(ctx):
-                    # the response is written already: sync handlers run now, no task needed
-                    runner.log_sync(ctx)
-                else:
-                    task = asyncio.get_running_loop().create_task(self._log_phase(ctx))
+                # the response is out already: handlers run now, and a task carries on
+                # only if one of them waits for I/O
+                rest = self._log_phase(ctx)
+                if rest is not None:
+                    task = asyncio.get_running_loop().create_task(rest)
                     self.log_tasks.add(task)
                     task.add_done_callback(self.log_tasks.discard)
         return resp  # type: ignore[return-value]
@@ -234,13 +236,19 @@ class ProxyHandler:
             log.error("upstream failed (%s) for request %s", exc, ctx.request_id)
             kong_error(ctx, 502, "An invalid response was received from the upstream server")
             return await send_response(ctx, request, runner)
+        ctx.service_status = ctx.status = upstream.status
+        if not (ctx.collected.sees_response or ctx.buffered_proxying or ctx.response_headers):
+            # no plugin reads or edits the response: the upstream's head goes out as it came
+            sent = await send_raw(ctx, request, upstream)
+            if sent is not None:
+                return sent
         headers = filter_response_headers(upstream.raw_headers, ctx.headers.get(_TE))
-        ctx.service_status = upstream.status
         ctx.service_headers = headers
-        ctx.status = upstream.status
         pre_set = ctx.response_headers
         # kong.service.response keeps the upstream's headers when plugins edit the response's
-        ctx.response_headers = headers.copy() if pre_set or runner.has_phase(ctx, "header_filter") else headers
+        ctx.response_headers = (
+            headers.copy() if pre_set or runner.has_phase(ctx, "header_filter") else headers
+        )
         if pre_set:
             for name in set(pre_set.keys()):
                 ctx.response_headers.popall(name, None)
@@ -257,7 +265,10 @@ class ProxyHandler:
         code = route.get("https_redirect_status_code") or 426
         if code == 426:
             kong_error(
-                ctx, 426, "Please use HTTPS protocol", {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"}
+                ctx,
+                426,
+                "Please use HTTPS protocol",
+                {"Connection": "Upgrade", "Upgrade": "TLS/1.2, HTTP/1.1"},
             )
         else:
             ctx.status = code
@@ -296,9 +307,16 @@ class ProxyHandler:
             return f"{path}?{query}"
         return path
 
-    async def _log_phase(self, ctx: Context) -> None:
-        use_context(ctx)
+    def _log_phase(self, ctx: Context) -> Coroutine[Any, Any, None] | None:
         try:
-            await self.runner.log(ctx)
+            rest = self.runner.start_log(ctx)
+        except Exception:  # noqa: BLE001
+            log.exception("log phase failed for request %s", ctx.request_id)
+            return None
+        return None if rest is None else self._log_rest(ctx, rest)
+
+    async def _log_rest(self, ctx: Context, rest: Coroutine[Any, Any, None]) -> None:
+        try:
+            await rest
         except Exception:  # noqa: BLE001
             log.exception("log phase failed for request %s", ctx.request_id)

@@ -100,9 +100,9 @@ def _client_pairs(client_headers: Any) -> list[tuple[str, str]]:
 def upstream_request_headers(client_headers: Any) -> CIMultiDict[str]:
     """A copy of the client's headers without hop-by-hop headers (what plugins edit)."""
     headers: CIMultiDict[str] = CIMultiDict(client_headers)  # a C-level copy: cheaper than filtering
-    for name in HOP_BY_HOP:
-        if name in headers:
-            del headers[name]
+    for name in client_headers:  # its keys, duplicates included
+        if name.lower() in _HOP_LOWER:
+            headers.popall(name, None)
     if _CONNECTION in client_headers:
         for name in _connection_tokens(client_headers):
             headers.popall(name, None)
@@ -136,7 +136,13 @@ def forwarded_headers(ctx: Context) -> tuple[str | None, ...]:
         path = get(_XF_PATH) or ctx.raw_path
         prefix = get(_XF_PREFIX) or ctx.stripped_prefix
     else:
-        proto, host, port, path, prefix = ctx.scheme, ctx.host, str(ctx.port), ctx.raw_path, ctx.stripped_prefix
+        proto, host, port, path, prefix = (
+            ctx.scheme,
+            ctx.host,
+            str(ctx.port),
+            ctx.raw_path,
+            ctx.stripped_prefix,
+        )
     return (
         f"{xff}, {ctx.peer_ip}" if xff else ctx.client_ip,
         proto,

@@ -11,13 +11,13 @@ from multidict import istr
 
 from host.context import ResponseSource
 from host.proxy.upstream_client import UpstreamError, UpstreamResponse
+from host.proxy.wire import KongHeaders, headers_head, send_head
 from pdk.errors import ExitSignal
 from pdk.phases import Phase
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
     from host.plugins.runner import PhaseRunner
-    from host.settings import Settings
 
 __all__ = ["kong_error", "send_response", "send_upstream_response", "ProxyResponse"]
 
@@ -61,59 +61,37 @@ def _latency_ms(start: float) -> str:
     return str(int((time.perf_counter() - start) * 1000))
 
 
-class _KongHeaders:
-    """Which of Kong's response headers the ``headers`` setting enables, read once.
-
-    Settings are frozen once the gateway started; the last settings object seen is
-    remembered (one worker has one).
-    """
-
-    __slots__ = ("settings", "token", "server", "latency", "request_id")
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.token = settings.server_token
-        self.server = settings.header_enabled("server_tokens")
-        self.latency = settings.header_enabled("latency_tokens")
-        self.request_id = settings.header_enabled("x-kong-request-id")
-
-
-_last_kong_headers: list[_KongHeaders] = []
-
-
-def _kong_headers_of(settings: Settings) -> _KongHeaders:
-    if _last_kong_headers and _last_kong_headers[0].settings is settings:
-        return _last_kong_headers[0]
-    policy = _KongHeaders(settings)
-    _last_kong_headers[:] = [policy]
-    return policy
+_VIA = istr("Via")
+_SERVER = istr("Server")
+_UPSTREAM_LATENCY = istr("X-Kong-Upstream-Latency")
+_PROXY_LATENCY = istr("X-Kong-Proxy-Latency")
+_RESPONSE_LATENCY = istr("X-Kong-Response-Latency")
+_REQUEST_ID = istr("X-Kong-Request-Id")
 
 
 def _kong_headers(ctx: Context, proxied: bool) -> None:
     """Via/Server/latency/request-id headers, added before header_filter as Kong does."""
     assert ctx.settings is not None
-    policy = _kong_headers_of(ctx.settings)
+    policy = KongHeaders.of(ctx.settings)
     headers = ctx.response_headers
     if policy.server:
         token = policy.token
         if proxied:
-            via = headers.get("Via")
+            via = headers.get(_VIA)
             version = "1.1" if ctx.http_version < 2 else "2"
-            headers["Via"] = f"{via}, {version} {token}" if via else f"{version} {token}"
-            if "Server" not in headers:
-                headers["Server"] = token
+            headers[_VIA] = f"{via}, {version} {token}" if via else f"{version} {token}"
+            if _SERVER not in headers:
+                headers[_SERVER] = token
         else:
-            headers["Server"] = token
+            headers[_SERVER] = token
     if policy.latency:
         if proxied:
-            headers["X-Kong-Upstream-Latency"] = str(
-                int((ctx.t_upstream_headers - ctx.t_upstream_start) * 1000)
-            )
-            headers["X-Kong-Proxy-Latency"] = str(int((ctx.t_upstream_start - ctx.t0) * 1000))
+            headers[_UPSTREAM_LATENCY] = str(int((ctx.t_upstream_headers - ctx.t_upstream_start) * 1000))
+            headers[_PROXY_LATENCY] = str(int((ctx.t_upstream_start - ctx.t0) * 1000))
         else:
-            headers["X-Kong-Response-Latency"] = _latency_ms(ctx.t0)
+            headers[_RESPONSE_LATENCY] = _latency_ms(ctx.t0)
     if policy.request_id:
-        headers["X-Kong-Request-Id"] = ctx.request_id
+        headers[_REQUEST_ID] = ctx.request_id
 
 
 async def _header_filter(ctx: Context, runner: PhaseRunner) -> None:
@@ -181,6 +159,13 @@ async def send_upstream_response(
                 upstream.release()
                 return await send_response(ctx, request, runner, header_filter=False)
         filtering = "body_filter" in phases
+        if not filtering:  # the upstream's body unchanged: written straight to the client
+            service_headers = ctx.service_headers
+            assert service_headers is not None
+            length = service_headers.get(_CONTENT_LENGTH)
+            head = headers_head(request, ctx.status, ctx.response_headers, length)
+            if head is not None:
+                return await send_head(ctx, request, upstream, head)
         resp = ProxyResponse(status=ctx.status, headers=ctx.response_headers)
         ctx.headers_sent = True
         await resp.prepare(request)

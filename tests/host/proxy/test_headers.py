@@ -120,7 +120,12 @@ def test_head_from_edited_headers_matches_the_multidict_definition(pairs, truste
 
 
 def test_upstream_headers_are_made_once_and_settable():
-    ctx = _ctx([("Host", "gw.test"), ("Connection", "close"), ("X-A", "1")], trusted=False, prefix=None, request_id=True)
+    ctx = _ctx(
+        [("Host", "gw.test"), ("Connection", "close"), ("X-A", "1")],
+        trusted=False,
+        prefix=None,
+        request_id=True,
+    )
     assert ctx.upstream_headers_edited is None
     first = ctx.upstream_headers
     assert ctx.upstream_headers is first and ctx.upstream_headers_edited is first
@@ -133,6 +138,8 @@ def test_upstream_headers_are_made_once_and_settable():
 
 def test_framing_line_is_written_before_the_blank_line():
     ctx = _ctx([("Host", "gw.test")], trusted=False, prefix=None, request_id=False)
-    head = build_request_head("POST", "/u?q=1", "up.test:81", upstream_header_lines(ctx, None), "Content-Length: 3\r\n")
+    head = build_request_head(
+        "POST", "/u?q=1", "up.test:81", upstream_header_lines(ctx, None), "Content-Length: 3\r\n"
+    )
     assert head.startswith(b"POST /u?q=1 HTTP/1.1\r\nHost: up.test:81\r\nX-Forwarded-For: 203.0.113.5\r\n")
     assert head.endswith(b"Connection: keep-alive\r\nContent-Length: 3\r\n\r\n")
