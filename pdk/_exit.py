@@ -37,7 +37,7 @@ CONTENT_TYPE_JSON = "application/json; charset=utf-8"
 CONTENT_TYPE_GRPC = "application/grpc"
 
 #: Accept media type -> Content-Type of the error body (Kong's MIME_TYPES)
-_MIME_TYPES = {
+MIME_TYPES = {
     "text/html": "text/html; charset=utf-8",
     "application/json": CONTENT_TYPE_JSON,
     "text/plain": "text/plain; charset=utf-8",
@@ -74,7 +74,7 @@ def _json_text(text: str) -> str:
 
 
 #: media type -> (template, escaping of the message and the request id)
-_TEMPLATES = {
+TEMPLATES = {
     "application/json": (_JSON, _json_text),
     "text/html": (_HTML, html.escape),
     "application/xml": (_XML, xml_escape),
@@ -177,8 +177,8 @@ def _mime_type(media_type: str) -> str:
     media_type = "".join(media_type.split()).lower()
     kind, _, sub = media_type.partition("/")
     if sub == "*":
-        return CONTENT_TYPE_JSON if kind == "*" else _MIME_TYPES.get(kind, CONTENT_TYPE_JSON)
-    return _MIME_TYPES.get(media_type, CONTENT_TYPE_JSON)
+        return CONTENT_TYPE_JSON if kind == "*" else MIME_TYPES.get(kind, CONTENT_TYPE_JSON)
+    return MIME_TYPES.get(media_type, CONTENT_TYPE_JSON)
 
 
 def response_type(accept: str | None) -> str:
@@ -204,8 +204,8 @@ def render_error(content_type: str, message: str, request_id: str) -> bytes:
     Unlike Kong, the message is escaped for the format, so a quote cannot break
     the JSON body and markup cannot enter the HTML page.
     """
-    template, escape = _TEMPLATES.get(
-        content_type.partition(";")[0].strip().lower(), _TEMPLATES["application/json"]
+    template, escape = TEMPLATES.get(
+        content_type.partition(";")[0].strip().lower(), TEMPLATES["application/json"]
     )
     return template.format(message=escape(message), request_id=escape(request_id)).encode()
 

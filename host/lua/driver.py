@@ -88,19 +88,6 @@ async def _continue(host: LuaHost, handle: Any, res: tuple[Any, ...]) -> tuple[A
         res = host._resume(handle, *results)
 
 
-def run_sync(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args: Any) -> tuple[Any, ...]:
-    """Run ``fn(*args)`` in a coroutine that must not need I/O (load time, schema checks)."""
-    res = host._call(state, plugin, fn, *args)[1:]
-    if not res[0]:
-        raise LuaHandlerError(_text(res[1]))
-    tag = res[1]
-    if tag == DONE:
-        return res[2:]
-    if tag == EXIT:
-        raise ExitSignal()
-    raise LuaHandlerError("this code cannot wait for I/O here (it yielded outside a request)")
-
-
 def _text(value: Any) -> str:
     if value.__class__ is bytes:
         return value.decode("utf-8", "replace")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from host.context import current_context
+from pdk import _exit
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
@@ -69,8 +70,22 @@ def read_file(path: bytes) -> tuple[bytes | None, bytes | None]:
         return None, (exc.strerror or "file not found").encode()
 
 
+def mime_types(host: LuaHost) -> Callable[[], Any]:
+    """Kong's MIME_TYPES table: the one kong.response.error negotiates with."""
+    return lambda: host.to_lua(_exit.MIME_TYPES)
+
+
+def error_templates(host: LuaHost) -> Callable[[], Any]:
+    """Kong's error templates as ``string.format`` patterns (message, request id)."""
+    return lambda: host.to_lua(
+        {media: template.format(message="%s", request_id="%s") for media, (template, _) in _exit.TEMPLATES.items()}
+    )
+
+
 def backing(host: LuaHost) -> dict[str, Callable[..., Any]]:
     return {
+        "mime_types": mime_types(host),
+        "error_templates": error_templates(host),
         "https_state": https_state,
         "best_accepted": best_accepted,
         "expires_in": expires_in,

@@ -204,43 +204,13 @@ function _M.get_default_exit_body(status, message)
 end
 
 local JSON, GRPC, HTML, XML, PLAIN = "application/json", "application/grpc", "text/html", "application/xml", "text/plain"
-local MIME_TYPES = {
-  [GRPC] = "",
-  [HTML] = "text/html; charset=utf-8",
-  [JSON] = "application/json; charset=utf-8",
-  [PLAIN] = "text/plain; charset=utf-8",
-  [XML] = "application/xml; charset=utf-8",
-  application = "application/json; charset=utf-8",
-  text = "text/plain; charset=utf-8",
-  default = "application/json; charset=utf-8",
-}
-
-local TEMPLATES = {
-  [GRPC] = "",
-  [HTML] = [[
-<!doctype html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    <title>Error</title>
-  </head>
-  <body>
-    <h1>Error</h1>
-    <p>%s.</p>
-    <p>request_id: %s</p>
-  </body>
-</html>
-]],
-  [JSON] = '{\n  "message":"%s",\n  "request_id":"%s"\n}',
-  [PLAIN] = "%s\nrequest_id: %s\n",
-  [XML] = [[
-<?xml version="1.0" encoding="UTF-8"?>
-<error>
-  <message>%s</message>
-  <requestid>%s</requestid>
-</error>
-]],
-}
+-- Kong's error-page Content-Types and templates: the ones kong.response.error uses
+-- (pdk/_exit.py), in string.format form ("%s" message, "%s" request id)
+local MIME_TYPES = B.mime_types()
+MIME_TYPES[GRPC] = ""
+MIME_TYPES.default = MIME_TYPES[JSON]
+local TEMPLATES = B.error_templates()
+TEMPLATES[GRPC] = ""
 
 -- custom templates from kong.conf's error_template_<format> (read once)
 local read_file = B.read_file
