@@ -29,6 +29,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PLUGINS = ROOT / "bench" / "plugins"
+BENCH_LUA_PLUGINS = ROOT / "bench" / "lua_plugins"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GATEWAY_CORE = "0"
 LOAD_CORE = "1"
@@ -200,6 +201,8 @@ def start_gateway(
         "error",
         "--plugins-dir",
         str(BENCH_PLUGINS),
+        "--plugins-dir",
+        str(BENCH_LUA_PLUGINS),
         *(extra or []),
     ]
     proc = procs.start(cmd, GATEWAY_CORE, cwd=str(ROOT))
@@ -216,6 +219,9 @@ ROWS = [
     "moongate-3-plugins",
     "moongate-10-routes",
     "moongate-1000-routes",
+    "moongate-py-twin",
+    "moongate-lua-1",
+    "moongate-lua-5",
 ]
 
 
@@ -262,6 +268,10 @@ def start_targets(procs: Procs, tmp: Path, wanted: list[str]) -> list[Target]:
         ),
         "moongate-10-routes": ("moongate, 10 routes", 10, []),
         "moongate-1000-routes": ("moongate, 1000 routes", 1000, []),
+        # the Lua plugin rows: one Lua plugin, its Python twin, a chain of five
+        "moongate-py-twin": ("moongate, 1 Python plugin", 1, ["bench-header-echo"]),
+        "moongate-lua-1": ("moongate, 1 Lua plugin", 1, ["bench-lua-1"]),
+        "moongate-lua-5": ("moongate, 5 Lua plugins", 1, [f"bench-lua-{i}" for i in range(1, 6)]),
     }
     for key, (label, nroutes, plugins) in gateways.items():
         if key in wanted:
@@ -319,7 +329,7 @@ def print_table(rows: list[Row]) -> None:
     naive = next((r for r in rows if r.name == "naive aiohttp proxy"), None)
     header = (
         f"{'row':34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10} {'rps/nginx':>9} "
-        f"{'CPU/nginx':>9} {'CPU/naive':>9} {'CPU/no-plugins':>14} {'errors':>6}"
+        f"{'CPU/nginx':>9} {'CPU/naive':>9} {'CPU/no-plugins':>14} {'+µs':>6} {'errors':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -330,9 +340,10 @@ def print_table(rows: list[Row]) -> None:
             f"{r.cpu_us / nop.cpu_us:.2f}" if nop and nop.cpu_us and r.name.startswith("moongate") else "-"
         )
         naive_ratio = f"{r.cpu_us / naive.cpu_us:.2f}" if naive and naive.cpu_us else "-"
+        added = f"{r.cpu_us - nop.cpu_us:+.1f}" if nop and r.name.startswith("moongate") else "-"
         print(
             f"{r.name:34} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.cpu_us:10.1f} {rps_ratio:>9} "
-            f"{cpu_ratio:>9} {naive_ratio:>9} {nop_ratio:>14} {r.errors:6d}"
+            f"{cpu_ratio:>9} {naive_ratio:>9} {nop_ratio:>14} {added:>6} {r.errors:6d}"
         )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "HEADERS_SENT",
     "HeaderDict",
     "MAX_HEADERS_LIMIT",
+    "NameCache",
     "check_headers_table",
     "check_max",
     "header_dict",
@@ -29,6 +30,7 @@ __all__ = [
     "header_value",
     "lua_tostring",
     "lua_type",
+    "plain_text",
     "store",
 ]
 
@@ -78,12 +80,31 @@ def lua_tostring(value: Any) -> str:
 
 def lookup(headers: Any, name: Any) -> str | None:
     """The first value of header ``name`` (case-insensitive; ``_`` may stand for ``-``)."""
-    if not isinstance(name, str):
+    if name.__class__ is not str and not isinstance(name, str):
         raise PDKArgumentError("header name must be a string")
     value = headers.get(name)
     if value is None and "_" in name:
         value = headers.get(name.replace("_", "-"))
     return value
+
+
+class NameCache(dict[str, str]):
+    """Header names already checked, mapped to the name a setter stores (bounded).
+
+    Setters look a name up here first and take the general path (:func:`header_name`,
+    then :meth:`remember`) when it is missing: most plugins set the same few names on
+    every request.
+    """
+
+    def remember(self, name: str, stored: str) -> None:
+        if len(self) < _VALID_NAMES_MAX:
+            self[name] = stored
+
+
+def plain_text(value: Any) -> bool:
+    """Whether ``value`` is a non-empty string a header carries as it is (the setters'
+    fast path; anything else goes through :func:`header_value`)."""
+    return value.__class__ is str and value != "" and value.isprintable()
 
 
 def header_name(name: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -129,24 +130,72 @@ def phase_checked(allowed: Phase) -> Callable[[F], F]:
 
     allowed_names = ", ".join(phase_names(allowed))
     mask = int(allowed)
-    # int's own ``&``: IntFlag's operator builds a Phase member on every call (~0.5 µs)
-    bit_and = int.__and__
 
     def decorate(impl: F) -> F:
         name = public_name(impl)
 
-        @functools.wraps(impl)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            ctx = current_context()
-            phase = ctx.phase
-            if not bit_and(phase, mask):
-                raise PDKPhaseError(
-                    f"{name}: function cannot be called in {Phase(phase).name} phase (only in: {allowed_names})"
-                )
-            return impl(ctx, *args, **kwargs)
+        def fail(ctx: Any) -> Any:
+            raise PDKPhaseError(
+                f"{name}: function cannot be called in {Phase(ctx.phase).name} phase (only in: {allowed_names})"
+            )
 
+        checked = _checked_wrapper(impl, current_context, mask, fail)
+        functools.update_wrapper(checked, impl)
         checked.__phases__ = allowed  # type: ignore[attr-defined]
         checked.__pdk_impl__ = impl  # type: ignore[attr-defined]
         return checked  # type: ignore[return-value]
 
     return decorate
+
+
+def _checked_wrapper(
+    impl: Callable[..., Any], current_context: Callable[[], Any], mask: int, fail: Callable[[Any], Any]
+) -> Callable[..., Any]:
+    """``impl`` without its context argument, behind the phase check.
+
+    The wrapper is generated with ``impl``'s own parameters (as :mod:`dataclasses`
+    generates ``__init__``) rather than written as ``(*args, **kwargs)``: CPython
+    specializes and inlines calls with exact positional arguments, which makes every
+    PDK call about twice as cheap.
+    """
+    params = list(inspect.signature(impl).parameters.values())[1:]  # drop ``ctx``
+    defaults: dict[str, Any] = {}
+    signature: list[str] = []
+    call: list[str] = []
+    star_seen = False
+    for param in params:
+        text = param.name
+        if param.default is not inspect.Parameter.empty:
+            defaults[f"_default_{param.name}"] = param.default
+            text += f"=_default_{param.name}"
+        if param.kind is param.VAR_POSITIONAL:
+            text, star_seen = f"*{param.name}", True
+            call.append(text)
+        elif param.kind is param.VAR_KEYWORD:
+            text = f"**{param.name}"
+            call.append(text)
+        elif param.kind is param.KEYWORD_ONLY:
+            if not star_seen:
+                signature.append("*")
+                star_seen = True
+            call.append(f"{param.name}={param.name}")
+        elif param.kind is param.POSITIONAL_ONLY:
+            call.append(param.name)
+        else:
+            call.append(param.name)
+        signature.append(text)
+    positional_only = [p for p in params if p.kind is p.POSITIONAL_ONLY]
+    if positional_only:
+        signature.insert(len(positional_only), "/")
+    source = (
+        f"def __make({', '.join(['_impl', '_current', '_mask', '_fail', *defaults])}):\n"
+        f"    def {impl.__name__}({', '.join(signature)}):\n"
+        f"        ctx = _current()\n"
+        f"        if ctx.phase & _mask:\n"
+        f"            return _impl({', '.join(['ctx', *call])})\n"
+        f"        return _fail(ctx)\n"
+        f"    return {impl.__name__}\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<phase check of {impl.__module__}.{impl.__qualname__}>", "exec"), namespace)  # noqa: S102
+    return namespace["__make"](impl, current_context, mask, fail, *defaults.values())  # type: ignore[no-any-return]

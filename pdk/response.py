@@ -17,12 +17,14 @@ from pdk._exit import check_body, check_status, store_error, store_exit
 from pdk._headers import (
     HEADERS_SENT,
     HeaderDict,
+    NameCache,
     check_headers_table,
     check_max,
     header_dict,
     header_name,
     header_value,
     lookup,
+    plain_text,
     store,
 )
 from pdk._settings import settings_of
@@ -158,6 +160,10 @@ def set_status(ctx: Context, status: int) -> None:
     ctx.status = check_status(status)
 
 
+#: names set_header has checked, with ``_`` written as ``-`` (never Transfer-Encoding)
+_SETTABLE_NAMES = NameCache()
+
+
 def _response_name(name: Any) -> str:
     name = header_name(name)
     return name.replace("_", "-") if "_" in name else name
@@ -182,15 +188,21 @@ def set_header(ctx: Context, name: str, value: Any) -> None:
         Python: kong.response.set_header("X-Foo", "bar")
     """
     _check_not_sent(ctx)
-    name = _response_name(name)
-    value = header_value(name, value)
-    if name.lower() == "transfer-encoding":
+    if name.__class__ is str and plain_text(value):
+        stored = _SETTABLE_NAMES.get(name)
+        if stored is not None:  # the common case: a name set before, a plain value
+            ctx.response_headers[stored] = value
+            return
+    checked = _response_name(name)
+    value = header_value(checked, value)
+    if checked.lower() == "transfer-encoding":
         log.warning("manually setting Transfer-Encoding. Ignored.")
         return
+    _SETTABLE_NAMES.remember(name, checked)
     if type(value) is str:
-        ctx.response_headers[name] = value
+        ctx.response_headers[checked] = value
     else:
-        store(ctx.response_headers, name, value, True)
+        store(ctx.response_headers, checked, value, True)
 
 
 @phase_checked(EXIT)

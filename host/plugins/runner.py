@@ -23,7 +23,7 @@ which only stops the current handler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Coroutine, Iterable
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from host.plugins.iterator import NO_PLUGINS, Collected, HandlerCall, Plan
@@ -62,32 +62,63 @@ class PhaseRunner:
         self.kong = kong
 
     # -- calling handlers ----------------------------------------------------------------
-    async def _run(self, ctx: Context, calls: Iterable[HandlerCall], phase: str) -> bool:
-        """Call handlers in order until one exits; returns True when one did.
+    def _start(
+        self, ctx: Context, calls: Sequence[HandlerCall], phase: str, first: int = 0
+    ) -> Coroutine[Any, Any, None] | None:
+        """Call handlers in order until one exits (``kong.response.exit``) or waits.
 
-        A sync handler is a plain call; only what an async one returns is awaited (it
-        may return None when it finished at once: a Lua handler that did no I/O).
+        A sync handler is a plain call; an async one (a Lua handler, an ``async def``)
+        may finish at once and return ``None``.  Returns ``None`` when the handlers are
+        done, else a coroutine that awaits the one waiting and runs the rest: most
+        requests run their plugins without creating a single coroutine.
         """
         kong = self.kong
         name = ""
         try:
-            for fn, is_async, conf, name, plugin_id in calls:
+            for index in range(first, len(calls)):
+                fn, is_async, conf, name, plugin_id = calls[index]
                 ctx.plugin_name = name
                 ctx.plugin_id = plugin_id
                 if is_async:
                     pending = fn(kong, conf)
                     if pending is not None:
-                        await pending
+                        return self._resume(ctx, calls, phase, index, pending)
                 else:
                     fn(kong, conf)
         except ExitSignal:
-            return True
+            pass
         except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
             raise PluginError(name, phase, exc) from exc
         finally:
             ctx.plugin_name = None
             ctx.plugin_id = None
-        return False
+        return None
+
+    async def _resume(
+        self, ctx: Context, calls: Sequence[HandlerCall], phase: str, index: int, pending: Awaitable[Any]
+    ) -> None:
+        """:meth:`_start` after handler ``index`` started waiting: await it, run the rest."""
+        _, _, _, name, plugin_id = calls[index]
+        ctx.plugin_name = name
+        ctx.plugin_id = plugin_id
+        try:
+            await pending
+        except ExitSignal:
+            return
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
+            raise PluginError(name, phase, exc) from exc
+        finally:
+            ctx.plugin_name = None
+            ctx.plugin_id = None
+        rest = self._start(ctx, calls, phase, index + 1)
+        if rest is not None:
+            await rest
+
+    async def _run(self, ctx: Context, calls: Sequence[HandlerCall], phase: str) -> None:
+        """Call handlers in order until one exits."""
+        rest = self._start(ctx, calls, phase)
+        if rest is not None:
+            await rest
 
     async def _run_each(self, ctx: Context, calls: Iterable[HandlerCall], phase: str) -> None:
         """Call every handler even when one exits (body_filter)."""
@@ -129,21 +160,25 @@ class PhaseRunner:
         if calls:
             await self._run(ctx, calls, "rewrite")
 
-    async def access(self, ctx: Context, plan: Plan) -> None:
+    def access(self, ctx: Context, plan: Plan) -> Coroutine[Any, Any, None] | None:
         """Collect the configs for the later phases and run ``access`` handlers.
 
-        Like Kong, configs are still collected after an exit or an error, so the later
-        phases (header_filter, body_filter, log) of every plugin still run.
+        Returns ``None`` when the handlers are done, else a coroutine to await (see
+        :meth:`_start`).  Like Kong, configs are still collected after an exit or an
+        error, so the later phases (header_filter, body_filter, log) of every plugin
+        still run.
         """
         ctx.phase = _ACCESS
         static = plan.static
-        if static is not None:
-            ctx.plugins = static.instances
-            ctx.collected = static
-            calls = static.calls.get("access")
-            if calls:
-                await self._run(ctx, calls, "access")
-            return
+        if static is None:
+            return self._access_resolved(ctx, plan)
+        ctx.plugins = static.instances
+        ctx.collected = static
+        calls = static.calls.get("access")
+        return self._start(ctx, calls, "access") if calls else None
+
+    async def _access_resolved(self, ctx: Context, plan: Plan) -> None:
+        """Access when the configs depend on the consumer: resolved plugin by plugin."""
         collected = []
         failure: PluginError | None = None
         for cand in plan.candidates:

@@ -214,7 +214,9 @@ class ProxyHandler:
                 await body.buffer(ctx, settings.client_body_buffer_size)
             elif ctx.body is None:
                 ctx.body = b""  # what buffer() stores for a request without a body
-            await runner.access(ctx, plan)
+            pending = runner.access(ctx, plan)
+            if pending is not None:
+                await pending
             if ctx.exited:
                 return await send_response(ctx, request, runner)
         else:
@@ -237,8 +239,9 @@ class ProxyHandler:
             kong_error(ctx, 502, "An invalid response was received from the upstream server")
             return await send_response(ctx, request, runner)
         ctx.service_status = ctx.status = upstream.status
-        if not (ctx.collected.sees_response or ctx.buffered_proxying or ctx.response_headers):
-            # no plugin reads or edits the response: the upstream's head goes out as it came
+        if not (ctx.collected.sees_response or ctx.buffered_proxying):
+            # no plugin reads or edits the response: the upstream's head goes out as it
+            # came, with the headers plugins set in access
             sent = await send_raw(ctx, request, upstream)
             if sent is not None:
                 return sent

@@ -16,6 +16,8 @@ fix: an HTTP/1.0 response without a length ends with the connection, which aioht
 left open.  Unusual heads (a ``Via`` or ``X-Kong-*`` header from the upstream,
 ``Trailer``, ``Connection`` naming headers, non-ASCII bytes, a Content-Length a plugin
 changed) get ``None`` and take aiohttp's path, as do body_filter and response plugins.
+Response headers a plugin set in ``access`` (``kong.response.set_header``) replace the
+upstream's headers of the same name, as on the general path.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ try:  # aiohttp's header serializer (C when built): the bytes its responses are 
 except ImportError:  # pragma: no cover - an aiohttp without it
 
     def _serialize_headers(status_line: str, headers: CIMultiDict[str]) -> bytes:
+        for k, v in headers.items():
+            if "\r" in k or "\n" in k or "\r" in v or "\n" in v:
+                raise ValueError("newline or carriage return in a header")
         text = "".join([f"{k}: {v}\r\n" for k, v in headers.items()])
-        if "\r" in text.replace("\r\n", "") or "\n" in text.replace("\r\n", ""):
-            raise ValueError("newline or carriage return in a header")
         return f"{status_line}\r\n{text}\r\n".encode()
 
 
@@ -221,8 +224,18 @@ def raw_head(ctx: Context, request: web.BaseRequest, upstream: UpstreamResponse)
     length: bytes | None = None
     has_date = has_server = False
     kinds = _KINDS
+    preset = ctx.response_headers
+    replaced: frozenset[bytes] | set[bytes] = _NOTHING
+    if preset:  # set in access: they replace the upstream's headers of the same name
+        preset_lines = _preset_lines(preset)
+        if preset_lines is None:
+            return None
+        replaced, preset_text = preset_lines
     for name, value in upstream.raw_headers:
-        kind = kinds.get(name.lower())
+        lower = name.lower()
+        if lower in replaced:
+            continue
+        kind = kinds.get(lower)
         if kind is not None:
             if kind == _LENGTH:
                 if empty_status:
@@ -241,6 +254,8 @@ def raw_head(ctx: Context, request: web.BaseRequest, upstream: UpstreamResponse)
             else:
                 has_server = True
         lines += (name, b": ", value, b"\r\n")
+    if preset:
+        lines.append(preset_text)
     # Kong's headers, in the order respond._kong_headers sets them
     if policy.server:
         lines.append(policy.via_11 if ctx.http_version < 2 else policy.via_2)
@@ -273,6 +288,26 @@ def raw_head(ctx: Context, request: web.BaseRequest, upstream: UpstreamResponse)
     if not head.isascii():
         return None  # the general path re-encodes non-ASCII bytes (latin-1 to UTF-8)
     return head, no_body, chunked, keep_alive
+
+
+_NOTHING: frozenset[bytes] = frozenset()
+
+
+def _preset_lines(headers: CIMultiDict[str]) -> tuple[set[bytes], bytes] | None:
+    """The lower-case names and the header lines of the headers plugins set before the
+    upstream answered; ``None`` when one of them needs the general path (a header the
+    framing or Kong's own headers depend on, a CR or LF, a value that is not text)."""
+    names: set[bytes] = set()
+    parts: list[str] = []
+    for name, value in headers.items():
+        lower = name.lower().encode("utf-8", "surrogateescape")
+        if lower in _KINDS or value.__class__ is not str:
+            return None
+        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+            return None  # aiohttp's writer refuses it: the general path fails the same way
+        names.add(lower)
+        parts += (name, ": ", value, "\r\n")
+    return names, "".join(parts).encode("utf-8", "surrogateescape")
 
 
 def headers_head(

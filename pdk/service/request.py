@@ -21,7 +21,7 @@ from pdk._body import (
     encode_args,
     encode_multipart,
 )
-from pdk._headers import check_headers_table, header_name, header_value, store
+from pdk._headers import NameCache, check_headers_table, header_name, header_value, plain_text, store
 from pdk.errors import PDKArgumentError, PDKError
 from pdk.phases import REWRITE_ACCESS, REWRITE_ACCESS_BALANCER, phase_checked
 
@@ -199,6 +199,10 @@ def clear_query_arg(ctx: Context, name: str) -> None:
         ctx.upstream_query = "&".join(kept)
 
 
+#: names set_header has checked (never ``Host`` nor ``:authority``)
+_SETTABLE_NAMES = NameCache()
+
+
 def _host_value(value: str | list[str]) -> str:
     if isinstance(value, str):
         return value
@@ -221,6 +225,9 @@ def set_header(ctx: Context, name: str, value: Any) -> None:
         Lua: kong.service.request.set_header("X-Consumer-ID", consumer.id)
         Python: kong.service.request.set_header("X-Consumer-ID", consumer["id"])
     """
+    if name.__class__ is str and plain_text(value) and name in _SETTABLE_NAMES:
+        _headers(ctx)[name] = value  # the common case: a name set before, a plain value
+        return
     if name == ":authority":
         if ctx.upstream_scheme not in ("grpc", "grpcs"):
             raise PDKError("cannot set :authority pseudo-header on non-grpc requests")
@@ -230,6 +237,7 @@ def set_header(ctx: Context, name: str, value: Any) -> None:
     if name.lower() == "host":
         ctx.upstream_host_header = _host_value(value)
         return
+    _SETTABLE_NAMES.remember(name, name)
     if type(value) is str:
         _headers(ctx)[name] = value
     else:

@@ -1,7 +1,8 @@
 """The direct response paths against aiohttp's response, byte for byte.
 
 A route without plugins sends the upstream's response straight from its raw head
-(``/raw``); a route whose plugin only logs builds the head from the multi-dict headers
+(``/raw``, and ``/set`` whose plugin sets response headers in access); a route whose
+plugin only logs builds the head from the multi-dict headers
 and writes it itself (``/headers``); a route with a body_filter goes through aiohttp's
 ``StreamResponse`` (``/aiohttp``, the reference).  For each upstream response and
 client request below all must answer the same: status line, headers in order
@@ -74,6 +75,12 @@ async def gw(make_gateway):
                     {"name": "raw", "paths": ["/raw"]},
                     {"name": "headers", "paths": ["/headers"], "plugins": [{"name": "wire-log"}]},
                     {"name": "aiohttp", "paths": ["/aiohttp"], "plugins": [{"name": "wire-body"}]},
+                    {"name": "set", "paths": ["/set"], "plugins": [{"name": "wire-set"}]},
+                    {
+                        "name": "set-aiohttp",
+                        "paths": ["/set-aiohttp"],
+                        "plugins": [{"name": "wire-set"}, {"name": "wire-body"}],
+                    },
                 ],
             }
         ],
@@ -149,8 +156,11 @@ REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("route", ["/raw", "/headers"])
-async def test_direct_paths_answer_like_aiohttp(gw, route):
+@pytest.mark.parametrize(
+    ("route", "reference_route"),
+    [("/raw", "/aiohttp"), ("/headers", "/aiohttp"), ("/set", "/set-aiohttp")],
+)
+async def test_direct_paths_answer_like_aiohttp(gw, route, reference_route):
     port = gw.gateway.proxy_port
     mismatches = []
     for path in sorted(UPSTREAM):
@@ -162,7 +172,9 @@ async def test_direct_paths_answer_like_aiohttp(gw, route):
                 # paths close it (aiohttp's response keeps it open: the client would hang)
                 assert direct[1], (path, kind)
                 continue
-            reference = await _exchange(port, template.format(path="/aiohttp" + path).encode(), head_request)
+            reference = await _exchange(
+                port, template.format(path=reference_route + path).encode(), head_request
+            )
             if (
                 _parse(direct[0], head_request) != _parse(reference[0], head_request)
                 or direct[1] != reference[1]
@@ -203,6 +215,37 @@ async def test_raw_head_leaves_unusual_heads_to_the_general_path(gw, headers, ha
     assert (result is not None) == handled
 
 
+@pytest.mark.parametrize(
+    ("preset", "handled"),
+    [
+        ({"X-Plugin": "1"}, True),
+        ({"X-Plugin": "a\r\nInjected: yes"}, False),  # refused on the general path
+        ({"Server": "mine"}, False),  # Kong's Server rules: the general path
+        ({"Content-Length": "3"}, False),  # the framing: the general path
+    ],
+)
+async def test_raw_head_takes_headers_set_in_access(gw, preset, handled):
+    from multidict import CIMultiDict
+
+    from host.context import Context
+    from host.settings import Settings
+
+    class _Request:
+        version = (1, 1)
+        keep_alive = True
+        method = "GET"
+
+    ctx = Context(settings=Settings())
+    ctx.response_headers = CIMultiDict(preset)
+    upstream = _Upstream(200, [(b"Content-Length", b"1"), (b"x-plugin", b"upstream")])
+    result = raw_head(ctx, _Request(), upstream)  # type: ignore[arg-type]
+    assert (result is not None) == handled
+    if handled:
+        assert result is not None
+        head = result[0]
+        assert b"x-plugin: upstream" not in head and b"X-Plugin: 1\r\n" in head
+
+
 async def test_each_route_takes_the_path_it_is_meant_to(gw, monkeypatch):
     import host.proxy.wire as wire
 
@@ -215,7 +258,7 @@ async def test_each_route_takes_the_path_it_is_meant_to(gw, monkeypatch):
 
     monkeypatch.setattr(wire, "_write", spy)
     port = gw.gateway.proxy_port
-    for route, direct in (("/raw", True), ("/headers", True), ("/aiohttp", False)):
+    for route, direct in (("/raw", True), ("/headers", True), ("/set", True), ("/aiohttp", False)):
         written.clear()
         await _exchange(
             port, f"GET {route}/length HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n".encode(), False
