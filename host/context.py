@@ -130,7 +130,8 @@ class Context:
             "retries",
             "buffered_proxying",
             "service_status",
-            "service_headers",
+            "_service_headers",
+            "service_raw_headers",
             "service_body",
             "status",
             "response_source",
@@ -205,7 +206,9 @@ class Context:
         self.retries: int = 5
         self.buffered_proxying: bool = False
         self.service_status: int | None = None
-        self.service_headers: CIMultiDictProxy[str] | CIMultiDict[str] | None = None
+        self._service_headers: CIMultiDictProxy[str] | CIMultiDict[str] | None = None
+        #: the upstream's raw response headers and the client's TE: service_headers' source
+        self.service_raw_headers: tuple[list[tuple[bytes, bytes]], str | None] | None = None
         self.service_body: bytes | None = None
         self.status: int = 200
         self.response_source: str = ResponseSource.ERROR
@@ -254,6 +257,24 @@ class Context:
     @upstream_headers.setter
     def upstream_headers(self, headers: CIMultiDict[str]) -> None:
         self._upstream_headers = headers
+
+    @property
+    def service_headers(self) -> CIMultiDictProxy[str] | CIMultiDict[str] | None:
+        """The upstream's response headers without hop-by-hop ones (``kong.service.response``).
+
+        Made on first use from ``service_raw_headers``: the response to the client has
+        its own multi-dict, which plugins edit, so most requests never build this one.
+        """
+        headers = self._service_headers
+        if headers is None and self.service_raw_headers is not None:
+            from host.proxy.headers import filter_response_headers  # local: proxy imports context
+
+            headers = self._service_headers = filter_response_headers(*self.service_raw_headers)
+        return headers
+
+    @service_headers.setter
+    def service_headers(self, headers: CIMultiDictProxy[str] | CIMultiDict[str] | None) -> None:
+        self._service_headers = headers
 
     @property
     def upstream_headers_edited(self) -> CIMultiDict[str] | None:

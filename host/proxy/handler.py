@@ -36,6 +36,7 @@ _getrandbits = random.getrandbits
 _ACCESS = int(Phase.access)
 _HOST = istr("Host")
 _TE = istr("TE")
+_CONTENT_LENGTH = istr("Content-Length")
 
 #: what a request needs from its service: scheme, host, upstream name, port, timeouts, retries
 ServiceTarget = tuple[str, str, "str | None", int, int, int, int, int]
@@ -245,18 +246,19 @@ class ProxyHandler:
             sent = await send_raw(ctx, request, upstream)
             if sent is not None:
                 return sent
-        headers = filter_response_headers(upstream.raw_headers, ctx.headers.get(_TE))
-        ctx.service_headers = headers
+        client_te = ctx.headers.get(_TE)
+        # the response's headers, for plugins to edit; kong.service.response builds its
+        # own copy from the raw ones when asked
+        headers = filter_response_headers(upstream.raw_headers, client_te)
+        ctx.service_raw_headers = (upstream.raw_headers, client_te)
+        upstream_length = headers.get(_CONTENT_LENGTH)
         pre_set = ctx.response_headers
-        # kong.service.response keeps the upstream's headers when plugins edit the response's
-        ctx.response_headers = (
-            headers.copy() if pre_set or runner.has_phase(ctx, "header_filter") else headers
-        )
         if pre_set:
             for name in set(pre_set.keys()):
-                ctx.response_headers.popall(name, None)
-            ctx.response_headers.extend(pre_set)
-        return await send_upstream_response(ctx, request, runner, upstream)
+                headers.popall(name, None)
+            headers.extend(pre_set)
+        ctx.response_headers = headers
+        return await send_upstream_response(ctx, request, runner, upstream, upstream_length)
 
     def _protocol_redirect(self, ctx: Context, route: dict[str, Any]) -> bool:
         """An https-only route reached over http: 426 or a redirect (True when answered)."""

@@ -77,9 +77,9 @@ def _kong_headers(ctx: Context, proxied: bool) -> None:
     if policy.server:
         token = policy.token
         if proxied:
+            ours = policy.via_value_11 if ctx.http_version < 2 else policy.via_value_2
             via = headers.get(_VIA)
-            version = "1.1" if ctx.http_version < 2 else "2"
-            headers[_VIA] = f"{via}, {version} {token}" if via else f"{version} {token}"
+            headers[_VIA] = f"{via}, {ours}" if via else ours
             if _SERVER not in headers:
                 headers[_SERVER] = token
         else:
@@ -137,9 +137,14 @@ async def send_response(
 
 
 async def send_upstream_response(
-    ctx: Context, request: web.BaseRequest, runner: PhaseRunner, upstream: UpstreamResponse
+    ctx: Context,
+    request: web.BaseRequest,
+    runner: PhaseRunner,
+    upstream: UpstreamResponse,
+    upstream_length: str | None,
 ) -> web.StreamResponse:
-    """Stream the upstream's response to the client through the filters."""
+    """Stream the upstream's response to the client through the filters
+    (``upstream_length``: the upstream's Content-Length)."""
     try:
         phases = runner.collected(ctx).calls
         if ctx.buffered_proxying or "response" in phases:
@@ -160,10 +165,7 @@ async def send_upstream_response(
                 return await send_response(ctx, request, runner, header_filter=False)
         filtering = "body_filter" in phases
         if not filtering:  # the upstream's body unchanged: written straight to the client
-            service_headers = ctx.service_headers
-            assert service_headers is not None
-            length = service_headers.get(_CONTENT_LENGTH)
-            head = headers_head(request, ctx.status, ctx.response_headers, length)
+            head = headers_head(request, ctx.status, ctx.response_headers, upstream_length)
             if head is not None:
                 return await send_head(ctx, request, upstream, head)
         resp = ProxyResponse(status=ctx.status, headers=ctx.response_headers)

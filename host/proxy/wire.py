@@ -144,7 +144,18 @@ class KongHeaders:
     remembered (a worker has one).
     """
 
-    __slots__ = ("settings", "token", "server", "latency", "request_id", "via_11", "via_2", "server_line")
+    __slots__ = (
+        "settings",
+        "token",
+        "server",
+        "latency",
+        "request_id",
+        "via_11",
+        "via_2",
+        "server_line",
+        "via_value_11",
+        "via_value_2",
+    )
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
@@ -155,6 +166,8 @@ class KongHeaders:
         self.via_11 = f"Via: 1.1 {self.token}\r\n".encode()
         self.via_2 = f"Via: 2 {self.token}\r\n".encode()
         self.server_line = f"Server: {self.token}\r\n".encode()
+        self.via_value_11 = f"1.1 {self.token}"
+        self.via_value_2 = f"2 {self.token}"
 
     @staticmethod
     def of(settings: Any) -> KongHeaders:
@@ -326,19 +339,23 @@ def headers_head(
     if length is not None and (status in _EMPTY_BODY_STATUS or not length.isdigit()):
         return None
     no_body, chunked, keep_alive, connection = _framing(request, status, length is not None)
-    out = headers.copy()  # what aiohttp adds is not part of kong.response.get_headers()
-    if chunked:
-        out[_TRANSFER_ENCODING] = "chunked"
-    if _DATE not in out:
-        out[_DATE] = http_date().decode()
-    if _SERVER not in out:
-        out[_SERVER] = SERVER_SOFTWARE
-    if connection is not None and _CONNECTION not in out:
-        out[_CONNECTION] = connection
     try:
-        head = _serialize_headers(_status_line(request, status), out)
+        head = _serialize_headers(_status_line(request, status), headers)
     except ValueError:
         return None  # a CR or LF in a header: aiohttp's response refuses it the same way
+    # then what aiohttp's StreamResponse appends, in its order (not part of
+    # kong.response.get_headers(), so ``headers`` is left as it is)
+    extra = []
+    if chunked:
+        extra.append(b"Transfer-Encoding: chunked\r\n")
+    if _DATE not in headers:
+        extra += (b"Date: ", http_date(), b"\r\n")
+    if _SERVER not in headers:
+        extra.append(_DEFAULT_SERVER)
+    if connection is not None and _CONNECTION not in headers:
+        extra += (b"Connection: ", connection.encode(), b"\r\n")
+    if extra:
+        head = b"%b%b\r\n" % (head[:-2], b"".join(extra))
     return head, no_body, chunked, keep_alive
 
 
