@@ -47,10 +47,27 @@ def build_registry(settings: Settings) -> PluginRegistry:
             registry.add(spec)
         except Exception as exc:  # noqa: BLE001 - duplicate names are reported, not fatal
             failures[spec.name] = str(exc)
+    registry = _with_plugin_entities(registry, failures)
     registry.failures.update(failures)
     for reason in failures.values():
         log.error("plugin failed to load: %s", reason)
     return registry
+
+
+def _with_plugin_entities(registry: PluginRegistry, failures: dict[str, str]) -> PluginRegistry:
+    """The entities Lua plugins declare in daos.lua, attached to their specs; a plugin
+    whose daos.lua fails is left out (and reported) like one whose handler fails."""
+    from host.config.lua_daos import load_plugin_entities
+
+    failed = load_plugin_entities(registry)
+    if not failed:
+        return registry
+    failures.update({name: str(exc) for name, exc in failed.items()})
+    kept = PluginRegistry(
+        spec for spec in (registry.get(n) for n in registry.names()) if spec and spec.name not in failed
+    )
+    kept.lua = registry.lua
+    return kept
 
 
 def empty_config(source: str = "<empty>") -> DeclarativeConfig:

@@ -3,7 +3,8 @@
 These collections exist only when their plugin is enabled.  With ``_transform:
 true`` (the default) basic-auth passwords are stored as
 ``sha1(password .. consumer_id)`` in hex, and OAuth2 client secrets with
-``hash_secret: true`` as PBKDF2-SHA512 PHC strings, both as Kong does.
+``hash_secret: true`` as PBKDF2-SHA512 PHC strings, both as Kong does (each is a
+:class:`~host.config.transformations.Transformation` of its entity type).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from host.config.entities import EntityType, _entity
+from host.config.transformations import Transformation
 from host.schema import typedefs
 from host.schema._text import parse_url
 
-__all__ = ["CREDENTIALS", "transform_credential", "basicauth_hash", "pbkdf2_hash"]
+__all__ = ["CREDENTIALS", "basicauth_hash", "pbkdf2_hash"]
 
 _CONSUMER = {"type": "foreign", "reference": "consumers", "required": True, "on_delete": "cascade"}
 _JWT_ALGORITHMS = [
@@ -93,6 +95,13 @@ BASICAUTH = _entity(
     label=("username",),
     secret=("password",),
     plugin="basic-auth",
+    transformations=(
+        Transformation(
+            input=("password",),
+            needs=("consumer.id",),
+            on_write=lambda password, consumer_id: {"password": basicauth_hash(password, consumer_id)},
+        ),
+    ),
 )
 JWT_SECRETS = _entity(
     "jwt_secrets",
@@ -174,6 +183,15 @@ OAUTH2 = _entity(
     label=("name",),
     secret=("client_secret",),
     plugin="oauth2",
+    transformations=(
+        Transformation(
+            input=("hash_secret",),
+            needs=("client_secret",),
+            on_write=lambda hash_secret, secret: (
+                {"client_secret": pbkdf2_hash(secret)} if hash_secret else {}
+            ),
+        ),
+    ),
 )
 
 #: credential entity types, in Kong's declarative order
@@ -194,16 +212,3 @@ def pbkdf2_hash(secret: str, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha512", secret.encode("utf-8"), salt, PBKDF2_ITERATIONS, 32)
     return f"$pbkdf2-sha512$i={PBKDF2_ITERATIONS},l=32${_b64(salt)}${_b64(digest)}"
-
-
-def transform_credential(entity: str, data: dict[str, Any]) -> None:
-    """Apply Kong's write transformations to a validated credential, in place."""
-    consumer = data.get("consumer") or {}
-    if entity == "basicauth_credentials" and isinstance(data.get("password"), str) and consumer.get("id"):
-        data["password"] = basicauth_hash(data["password"], consumer["id"])
-    elif (
-        entity == "oauth2_credentials"
-        and data.get("hash_secret")
-        and isinstance(data.get("client_secret"), str)
-    ):
-        data["client_secret"] = pbkdf2_hash(data["client_secret"])

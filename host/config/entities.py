@@ -2,15 +2,21 @@
 
 Core schemas follow ``kong/db/schema/entities/*.lua`` (fields, defaults, checks);
 the plugin entity is special: each plugin brings its own schema (see
-:mod:`host.schema.plugins`).
+:mod:`host.schema.plugins`).  Plugins add entity types of their own (Kong's
+``daos.lua``): the credentials of the auth plugins Moongate knows
+(:mod:`host.config.credentials`) and whatever a loaded plugin declares
+(:mod:`host.config.plugin_entities`), all described by :class:`EntityType` and
+loaded by the same code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from host.config.transformations import Transformation
 from host.schema import Schema, typedefs
 from host.schema._text import parse_url
 
@@ -29,8 +35,11 @@ class EntityType:
     cache_key: tuple[str, ...] = ()  # fields identifying the entity (ids are derived from them)
     label: tuple[str, ...] = ()  # fields shown in error lines, first one set wins
     secret: tuple[str, ...] = ()  # fields never used for ids or labels
-    plugin: str | None = None  # credential entities: the plugin that defines them
+    plugin: str | None = None  # plugin entities: the plugin that defines them
     foreign: dict[str, str] = field(default_factory=dict)  # fk field -> referenced entity
+    primary_key: tuple[str, ...] = ("id",)
+    workspaceable: bool = True  # whether kong.db cache keys carry the workspace id
+    transformations: tuple[Transformation, ...] = ()  # run on write when ``_transform`` is true
 
     @property
     def singular(self) -> str:
@@ -326,18 +335,40 @@ def _core() -> tuple[EntityType, ...]:
     return (CONSUMERS, CERTIFICATES, CA_CERTIFICATES, SERVICES, ROUTES, SNIS, UPSTREAMS, TARGETS, PLUGINS)
 
 
-def catalog(enabled_plugins: set[str] | frozenset[str]) -> dict[str, EntityType]:
+def catalog(
+    enabled_plugins: set[str] | frozenset[str], declared: Iterable[EntityType] = ()
+) -> dict[str, EntityType]:
     """Every entity type available, in dependency order (referenced types first).
 
-    Credential entities are only available when their plugin is enabled, as in Kong.
+    Plugin entity types only exist when their plugin is enabled, as in Kong: the
+    credentials Moongate defines for the auth plugins in ``enabled_plugins``, then
+    ``declared``, the types enabled plugins declare themselves (a plugin's own
+    ``daos.lua`` takes the place of Moongate's definition of the same name).
     """
     from host.config.credentials import CREDENTIALS
 
     types = {etype.name: etype for etype in _core()}
-    for etype in CREDENTIALS:
-        if etype.plugin in enabled_plugins:
-            types[etype.name] = etype
+    plugin_types = {etype.name: etype for etype in CREDENTIALS if etype.plugin in enabled_plugins}
+    for etype in declared:
+        if etype.name not in types:
+            plugin_types[etype.name] = etype
+    types.update(_dependency_order(plugin_types, set(types)))
     return types
+
+
+def _dependency_order(pending: dict[str, EntityType], known: set[str]) -> dict[str, EntityType]:
+    """``pending`` with each type after the plugin types it refers to (cycles keep their order)."""
+    ordered: dict[str, EntityType] = {}
+    while pending:
+        ready = [
+            name
+            for name, etype in pending.items()
+            if all(ref in known or ref in ordered or ref not in pending or ref == name
+                   for ref in etype.foreign.values())
+        ] or [next(iter(pending))]  # fmt: skip
+        for name in ready:
+            ordered[name] = pending.pop(name)
+    return ordered
 
 
 def children_of(types: dict[str, EntityType], parent: str) -> dict[str, str]:

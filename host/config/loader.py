@@ -5,7 +5,10 @@ collected, with the file, the entity path and the field, and one
 :class:`ConfigError` lists them all.  Steps: parse (JSON or YAML), check the
 top-level keys, flatten nested entities, derive ids and resolve references,
 validate each entity with its schema (defaults filled in), check uniqueness,
-then apply Kong's write transformations.
+then apply Kong's write transformations.  The entity types are the core ones
+plus those of the registry's plugins: the credentials of the auth plugins and
+what a plugin declares in its ``daos.lua`` (:mod:`host.config.plugin_entities`),
+all handled the same way.
 
 Formats 1.1 and 2.1 are accepted and migrated like Kong does (regex-looking
 route paths get the ``~`` prefix).  Timestamps: ``created_at`` keeps the value
@@ -21,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from host.config.certificates import cert_digest
-from host.config.credentials import CREDENTIALS, transform_credential
+from host.config.credentials import CREDENTIALS
 from host.config.entities import EntityType, catalog
 from host.config.errors import ConfigError, format_error
 from host.config.flatten import INVALID, Item, flatten
+from host.config.ids import entity_id
 from host.config.model import CORE_ENTITIES, CREDENTIAL_ENTITIES, DeclarativeConfig
 from host.config.parse import ParseError, migrate_route_paths, parse_text
+from host.config.plugin_entities import declared_entity_types
 from host.config.resolve import Index, assign
+from host.config.transformations import apply_transformations
 from host.config.unique import check_uniqueness
 from host.config.upstreams import normalize_target
 from host.plugins.spec import PluginRegistry, PluginSpec
@@ -93,6 +99,8 @@ class _Loader:
         self.errors: list[str] = []
         self.schemas: dict[int, Schema] = {}
         self._plugin_schemas: dict[str, Schema] = {}
+        #: entity types a loaded plugin declares that a file cannot hold: name -> why
+        self._undeclarable: dict[str, str] = {}
 
     def top_error(self, field: str | None, message: str, entity_path: str | None = None) -> None:
         self.errors.append(format_error(self.source, entity_path, None, field, message))
@@ -101,7 +109,7 @@ class _Loader:
     def load(self, data: Any) -> DeclarativeConfig:
         if not isinstance(data, dict):
             raise ConfigError([f"{self.source}: expected an object at the top level, got {_kind(data)}"])
-        types = catalog(frozenset(self.registry.names()))
+        types = self._catalog()
         transform = self._check_meta(data, types)
         if data.get("_format_version") in ("1.1", "2.1"):
             data = copy.deepcopy(data)
@@ -115,6 +123,8 @@ class _Loader:
         for item in items:
             self._validate(item)
         check_uniqueness(items, self.schemas, index)
+        if transform:
+            self._transform(items)
         for item in items:
             self.errors.extend(
                 format_error(self.source, item.path, item.label, field, message)
@@ -122,8 +132,20 @@ class _Loader:
             )
         if self.errors:
             raise ConfigError(self.errors)
-        self._transform(items, transform)
-        return self._build(items)
+        self._link_snis(items)
+        return self._build(items, types)
+
+    def _catalog(self) -> dict[str, EntityType]:
+        """Core entities, and those of the loaded plugins (an entity whose primary key is
+        not ``id`` cannot be written in a file: Moongate derives and resolves ids)."""
+        declared = []
+        for etype in declared_entity_types(self.registry):
+            if etype.primary_key == ("id",):
+                declared.append(etype)
+            else:
+                key = ", ".join(etype.primary_key)
+                self._undeclarable[etype.name] = f"its primary key is ({key}), not 'id'"
+        return catalog(frozenset(self.registry.names()), declared)
 
     def _check_meta(self, data: dict[Any, Any], types: dict[str, EntityType]) -> bool:
         version = data.get("_format_version")
@@ -148,7 +170,9 @@ class _Loader:
             if key in _META_KEYS or key in types:
                 continue
             message = "unknown field"
-            if key in _CREDENTIAL_PLUGINS:
+            if key in self._undeclarable:
+                message += f" ('{key}' entities cannot be declared in a file: {self._undeclarable[key]})"
+            elif key in _CREDENTIAL_PLUGINS:
                 message += f" (entities of the '{_CREDENTIAL_PLUGINS[key]}' plugin, which is not enabled)"
             elif key in _UNSUPPORTED:
                 message += f" ('{key}' is not supported by Moongate)"
@@ -194,6 +218,9 @@ class _Loader:
         etype = item.etype
         payload = {k: v for k, v in item.raw.items() if k not in etype.foreign}
         payload["id"] = item.id
+        for name, fdef in schema.fields.items():  # generated uuids: stable like ids
+            if name != "id" and name not in payload and fdef.attrs.get("auto") and fdef.attrs.get("uuid"):
+                payload[name] = entity_id(etype.name, f"{item.id}:{name}")
         for fk in etype.foreign:
             if fk in item.refs:
                 ref = item.refs[fk]
@@ -241,22 +268,32 @@ class _Loader:
             else:
                 data["updated_at"] = data["created_at"]
 
-    def _transform(self, items: list[Item], transform: bool) -> None:
+    @staticmethod
+    def _transform(items: list[Item]) -> None:
+        """Kong's write transformations (``_transform: true``) on every valid entity."""
+        for item in items:
+            if item.data is not None and item.etype.transformations and not item.errors:
+                err = apply_transformations(item.etype.transformations, item.data)
+                if err is not None:
+                    item.error(None, err)
+
+    @staticmethod
+    def _link_snis(items: list[Item]) -> None:
         snis: dict[str, list[str]] = {}
         for item in items:
-            data = item.data
-            assert data is not None
-            if item.entity in _CREDENTIAL_PLUGINS and transform:
-                transform_credential(item.entity, data)
-            elif item.entity == "snis":
-                snis.setdefault(data["certificate"]["id"], []).append(data["name"])
+            if item.entity == "snis":
+                assert item.data is not None
+                snis.setdefault(item.data["certificate"]["id"], []).append(item.data["name"])
         for item in items:
             if item.entity == "certificates" and item.data is not None:
                 item.data["snis"] = sorted(snis.get(item.data["id"], []))
 
-    def _build(self, items: list[Item]) -> DeclarativeConfig:
+    def _build(self, items: list[Item], types: dict[str, EntityType]) -> DeclarativeConfig:
         lists: dict[str, list[dict[str, Any]]] = {name: [] for name in CORE_ENTITIES}
-        credentials: dict[str, list[dict[str, Any]]] = {name: [] for name in CREDENTIAL_ENTITIES}
+        plugin_entities = dict.fromkeys(CREDENTIAL_ENTITIES) | dict.fromkeys(
+            t for t in types if t not in lists
+        )
+        credentials: dict[str, list[dict[str, Any]]] = {name: [] for name in plugin_entities}
         for item in items:
             target = lists if item.entity in lists else credentials
             target[item.entity].append(item.data)  # type: ignore[arg-type]

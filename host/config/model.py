@@ -20,7 +20,7 @@ CORE_ENTITIES: tuple[str, ...] = (
     "plugins",
 )
 
-#: credential entities defined by the auth plugins (Kong's plugin ``daos.lua``)
+#: credential entities Moongate defines for the auth plugins (Kong's plugin ``daos.lua``)
 CREDENTIAL_ENTITIES: tuple[str, ...] = (
     "keyauth_credentials",
     "basicauth_credentials",
@@ -50,12 +50,14 @@ class DeclarativeConfig:
     certificates: list[dict[str, Any]] = field(default_factory=list)
     snis: list[dict[str, Any]] = field(default_factory=list)
     ca_certificates: list[dict[str, Any]] = field(default_factory=list)
-    #: credential entity name -> entities; every name of CREDENTIAL_ENTITIES is present
+    #: plugin entity name -> entities: every name of CREDENTIAL_ENTITIES, then the
+    #: entities the loaded plugins declare in their daos.lua (``my_tokens``, ...)
     credentials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def entity_counts(self) -> dict[str, int]:
-        """Number of entities per collection, core entities first, then credentials."""
+        """Number of entities per collection: core entities, credentials, then the
+        entities plugins declare."""
         counts = {name: len(getattr(self, name)) for name in CORE_ENTITIES}
-        for name in CREDENTIAL_ENTITIES:
+        for name in (*CREDENTIAL_ENTITIES, *self.credentials):
             counts[name] = len(self.credentials.get(name, ()))
         return counts

@@ -59,6 +59,8 @@ class Snapshot:
         return self._consumers_by_custom_id.get(custom_id)
 
     def credentials(self, entity: str) -> list[dict[str, Any]]:
+        """The entities of a plugin entity type: a credential (``keyauth_credentials``) or
+        one a plugin declares in its daos.lua; empty for an unknown name."""
         return self.config.credentials.get(entity, [])
 
 

@@ -10,10 +10,11 @@ three things, each at most once per configuration and entity:
 * ``rows(name)``: every entity of that name in the snapshot, as Lua tables (unset
   fields absent, foreign keys as ``{id = ...}``).
 
-Entities a loaded plugin declares in its own ``daos.lua`` (Kong's layout: a list of
-schemas with ``name``, ``primary_key``, ``cache_key``, ``endpoint_key``, ``fields``) are
-described by that file, read once per runtime; their rows come from
-``snapshot.credentials(name)``, so they appear once the declarative loader knows them.
+Every entity is described by its :class:`~host.config.entities.EntityType`, the one
+the declarative loader validates it with: core entities, the credentials of the auth
+plugins, and the entities a plugin of this runtime declares in its ``daos.lua``
+(:mod:`host.config.lua_daos`, read once per runtime).  Rows of plugin entities come
+from ``snapshot.credentials(name)``.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from lupa.luajit21 import LuaError, lua_type
-
 from host.config.credentials import CREDENTIALS
 from host.config.entities import EntityType, catalog
+from host.config.lua_daos import DECLARED_KEY, daos_file, load_daos
 from host.config.model import CORE_ENTITIES
 from host.context import current_context
+from host.plugins.spec import PluginLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
 
-__all__ = ["backing", "entity_meta", "daos_schemas"]
+__all__ = ["backing", "entity_meta", "daos_schemas", "meta_of"]
 
 log = logging.getLogger("moongate.lua")
 
@@ -70,6 +71,20 @@ def _fields(etype: EntityType) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def meta_of(etype: EntityType) -> dict[str, Any]:
+    """The DAO's view of an entity type's schema."""
+    fields = _fields(etype)
+    return {
+        "name": etype.name,
+        "primary_key": list(etype.primary_key),
+        "cache_key": list(etype.cache_key) or None,
+        "endpoint_key": etype.endpoint_key,
+        "workspaceable": etype.workspaceable and etype.name not in _GLOBAL_ENTITIES,
+        "field_order": [n for n, _ in fields],
+        "fields": dict(fields),
+    }
+
+
 @cache
 def _types() -> dict[str, EntityType]:
     return catalog(frozenset(etype.plugin for etype in CREDENTIALS if etype.plugin))
@@ -77,68 +92,37 @@ def _types() -> dict[str, EntityType]:
 
 @cache
 def entity_meta(name: str) -> dict[str, Any] | None:
-    """The DAO's view of entity ``name``'s schema, or None when Moongate has no such entity."""
+    """The DAO's view of core or credential entity ``name``, or None when Moongate has none."""
     etype = _types().get(name)
-    if etype is None:
-        return None
-    fields = _fields(etype)
-    return {
-        "name": etype.name,
-        "primary_key": ["id"],
-        "cache_key": list(etype.cache_key) or None,
-        "endpoint_key": etype.endpoint_key,
-        "workspaceable": etype.name not in _GLOBAL_ENTITIES,
-        "field_order": [n for n, _ in fields],
-        "fields": dict(fields),
-    }
+    return None if etype is None else meta_of(etype)
 
 
-def _daos_schema(host: LuaHost, definition: Any) -> dict[str, Any] | None:
-    """The DAO's view of one schema table of a plugin's daos.lua."""
-    name = host.to_python(definition[b"name"])
-    if not isinstance(name, str):
-        return None
-    fields: dict[str, dict[str, Any]] = {}
-    order: list[str] = []
-    entries = definition[b"fields"]
-    for entry in entries.values() if lua_type(entries) == "table" else ():
-        if lua_type(entry) != "table":
+def _declared(host: LuaHost) -> list[EntityType]:
+    """The entity types of the runtime's plugins: those the gateway accepted when it built
+    its registry, else (a runtime used alone) whatever each plugin folder's daos.lua declares."""
+    accepted: list[EntityType] | None = host.state.get(DECLARED_KEY)
+    if accepted is not None:
+        return accepted
+    types: list[EntityType] = []
+    for plugin in sorted(host.plugin_dirs):
+        folder = host.plugin_dirs[plugin]
+        if daos_file(folder) is None:
             continue
-        for fname, fdef in entry.items():
-            if fname.__class__ is not bytes or lua_type(fdef) != "table":
-                continue
-            attrs = {a: host.to_python(fdef[a.encode()]) for a in ("type", *_FIELD_ATTRS)}
-            order.append(fname.decode())
-            fields[fname.decode()] = {k: v for k, v in attrs.items() if isinstance(v, str | bool | int)}
-    return {
-        "name": name,
-        "primary_key": host.to_python(definition[b"primary_key"]) or ["id"],
-        "cache_key": host.to_python(definition[b"cache_key"]),
-        "endpoint_key": host.to_python(definition[b"endpoint_key"]),
-        "workspaceable": bool(definition[b"workspaceable"]),
-        "field_order": order,
-        "fields": fields,
-    }
+        try:
+            types.extend(load_daos(host, plugin, folder))
+        except PluginLoadError as exc:
+            log.error("kong.db: %s", exc)
+    return types
 
 
 def daos_schemas(host: LuaHost) -> dict[str, dict[str, Any]]:
-    """Entity name -> schema, from the daos.lua of every loaded plugin (read once per runtime)."""
+    """Entity name -> DAO view of the entities the runtime's plugins declare (built once)."""
     schemas: dict[str, dict[str, Any]] | None = host.state.get("daos_schemas")
-    if schemas is not None:
-        return schemas
-    schemas = host.state["daos_schemas"] = {}
-    for plugin in sorted(host.plugin_dirs):
-        if not (host.plugin_dirs[plugin] / "daos.lua").is_file():
-            continue
-        try:
-            daos = host.H.load_module(f"kong.plugins.{plugin}.daos".encode())
-        except LuaError as exc:
-            log.error("plugin '%s': cannot load daos.lua: %s", plugin, exc)
-            continue
-        for definition in daos.values() if lua_type(daos) == "table" else ():
-            schema = _daos_schema(host, definition) if lua_type(definition) == "table" else None
-            if schema is not None:
-                schemas.setdefault(schema["name"], schema)
+    if schemas is None:
+        schemas = host.state["daos_schemas"] = {}
+        for etype in _declared(host):
+            if etype.name not in CORE_ENTITIES:
+                schemas.setdefault(etype.name, meta_of(etype))
     return schemas
 
 
@@ -156,7 +140,7 @@ def backing(host: LuaHost) -> dict[str, Callable[..., Any]]:
         if name.__class__ is not bytes:
             return None
         entity = name.decode("utf-8", "replace")
-        data = entity_meta(entity) or daos_schemas(host).get(entity)
+        data = daos_schemas(host).get(entity) or entity_meta(entity)
         return None if data is None else to_lua(data)
 
     def rows(name: bytes) -> Any:

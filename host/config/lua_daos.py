@@ -1,0 +1,153 @@
+"""Reading a Lua plugin's ``daos.lua`` into :class:`~host.config.entities.EntityType` objects.
+
+``daos.lua`` runs in the plugin's environment (so it may ``require`` typedefs and
+its own modules) and returns its entity schemas in either of Kong's styles::
+
+    return { { name = "my_tokens", primary_key = { "id" }, fields = { ... } } }   -- Kong 3.x
+    return { my_tokens = { name = "my_tokens", primary_key = { "id" }, ... } }   -- Kong 2.x
+
+(in the keyed style ``name`` may be left out: the key names the entity).  Each
+schema table is converted like ``schema.lua`` (:class:`host.lua.schema.LuaSchemaConverter`:
+typedefs become the engine's own, Lua functions such as ``custom_validator`` or a
+transformation's ``on_write`` become callables) and compiled by
+:func:`host.config.plugin_entities.entity_type`.  The result is kept per runtime
+and plugin (``host.state``), so the declarative loader and ``kong.db`` share it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lupa.luajit21 import LuaError, lua_type
+
+from host.config.entities import EntityType
+from host.config.plugin_entities import ENTITIES_KEY, check_plugin_entities, entity_type
+from host.plugins.spec import PluginLoadError, PluginRegistry
+
+__all__ = ["daos_file", "load_daos", "load_plugin_entities", "DECLARED_KEY"]
+
+_STATE_KEY = "plugin_entities"
+#: ``host.state`` key: the entity types of the plugins that loaded, once the registry is built
+DECLARED_KEY = "declared_entities"
+
+
+def daos_file(folder: Path) -> Path | None:
+    """The plugin's ``daos.lua`` (or ``daos/init.lua``), when it has one."""
+    for candidate in (folder / "daos.lua", folder / "daos" / "init.lua"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _text(err: Any) -> str:
+    return str(err).split("\nstack traceback:", 1)[0]
+
+
+def _schema_tables(host: Any, plugin: str, source: str, daos: Any) -> list[tuple[str | None, Any]]:
+    """(key in the keyed style, schema table) of every entity, in a stable order."""
+    kind = lua_type(daos)
+    if kind != "table":
+        names = {bytes: "string", bool: "boolean", int: "number", float: "number", type(None): "nil"}
+        got = kind or names.get(daos.__class__, "userdata")
+        raise PluginLoadError(plugin, source, f"daos.lua must return a table of entity schemas, got {got}")
+    items = list(daos.items())
+    keys = [k for k, _ in items]
+    if all(k.__class__ is int for k in keys) and sorted(keys) == list(range(1, len(keys) + 1)):
+        return [(None, value) for _, value in sorted(items, key=lambda kv: kv[0])]
+    if all(k.__class__ is bytes for k in keys):
+        return [(k.decode("utf-8", "replace"), value) for k, value in sorted(items, key=lambda kv: kv[0])]
+    raise PluginLoadError(
+        plugin,
+        source,
+        "daos.lua must return an array of entity schemas (or, Kong 2.x style, a table of them by name)",
+    )
+
+
+def _read(host: Any, plugin: str, source: str) -> tuple[EntityType, ...]:
+    from host.lua.schema import LuaSchemaConverter
+
+    try:
+        daos = host.H.load_module(f"kong.plugins.{plugin}.daos".encode())
+    except LuaError as exc:
+        raise PluginLoadError(plugin, source, _text(exc)) from None
+    converter = LuaSchemaConverter(host, plugin)
+    types: list[EntityType] = []
+    for key, table in _schema_tables(host, plugin, source, daos):
+        where = f"schema '{key}': " if key else ""
+        if lua_type(table) != "table":
+            raise PluginLoadError(
+                plugin, source, f"invalid daos.lua: {where}each entity schema must be a table"
+            )
+        try:
+            definition = converter.schema(table)
+        except Exception as exc:  # noqa: BLE001 - a malformed table: named by its path
+            raise PluginLoadError(plugin, source, f"invalid daos.lua: {where}{_text(exc)}") from None
+        if key is not None:
+            name = definition.setdefault("name", key)
+            if name != key:
+                message = f"schema '{key}': name: '{name}' differs from its key"
+                raise PluginLoadError(plugin, source, f"invalid daos.lua: {message}")
+        types.append(entity_type(plugin, definition, source))
+    names = [etype.name for etype in types]
+    for name in names:
+        if names.count(name) > 1:
+            raise PluginLoadError(plugin, source, f"invalid daos.lua: schema '{name}': declared twice")
+    return tuple(types)
+
+
+def load_daos(host: Any, plugin: str, folder: Path) -> tuple[EntityType, ...]:
+    """The entity types ``plugin`` (its folder registered in ``host``) declares; () without daos.lua.
+
+    Raises :class:`PluginLoadError` naming the plugin and file for a daos.lua that
+    fails to run or declares an invalid schema.  Read once per runtime and plugin.
+    """
+    cache: dict[tuple[str, str], tuple[EntityType, ...] | PluginLoadError]
+    cache = host.state.setdefault(_STATE_KEY, {})
+    known = cache.get((plugin, str(folder)))
+    if known is None:
+        path = daos_file(folder)
+        try:
+            known = () if path is None else _read(host, plugin, str(path))
+        except PluginLoadError as exc:
+            known = exc
+        cache[(plugin, str(folder))] = known
+    if isinstance(known, PluginLoadError):
+        raise known
+    return known
+
+
+def load_plugin_entities(registry: PluginRegistry) -> dict[str, PluginLoadError]:
+    """Read the daos.lua of every Lua plugin of ``registry`` and check them together.
+
+    The entity types of each plugin that passes go to its spec's
+    ``extra["entities"]``; the others are returned by plugin name (the caller
+    leaves those plugins out, as for any plugin that fails to load).
+    """
+    host = registry.lua
+    declared: dict[str, tuple[EntityType, ...]] = {}
+    sources: dict[str, str] = {}
+    failed: dict[str, PluginLoadError] = {}
+    for name in registry.names():
+        spec = registry.get(name)
+        if spec is None or spec.language != "lua" or host is None or "folder" not in spec.extra:
+            continue
+        folder = Path(spec.extra["folder"])
+        host.register_plugin_dir(name, folder)  # the folder that won, should a same-named one follow
+        try:
+            types = load_daos(host, name, folder)
+        except PluginLoadError as exc:
+            failed[name] = exc
+            continue
+        if types:
+            declared[name], sources[name] = types, str(daos_file(folder))
+    failed.update(check_plugin_entities(declared, sources, registry.names()))
+    accepted: list[EntityType] = []
+    for name, types in declared.items():
+        if name not in failed:
+            registry.get(name).extra[ENTITIES_KEY] = types  # type: ignore[union-attr]
+            accepted.extend(types)
+    if host is not None:
+        host.state[DECLARED_KEY] = accepted  # what kong.db serves (host/lua/modules/moongate_db.py)
+        host.state.pop("daos_schemas", None)
+    return failed
