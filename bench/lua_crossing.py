@@ -70,7 +70,7 @@ async def main() -> None:
     rows.append(("kong.response.set_header from Lua", best(lambda: set_header(100), N // 100) / 100))
 
     empty = host.compile_in("bench", "return { access = function() end }")()
-    state = host.H.new_request()
+    state = False
     phase_call = host.H.phase_call
     rows.append(("handler call through the driver (empty)", await abest(lambda: drive(host, state, b"bench", phase_call, empty, b"access", None))))
 

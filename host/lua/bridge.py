@@ -71,23 +71,41 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
     mask = int(getattr(fn, "__phases__", 0))
 
     def invoke(args: tuple[Any, ...]) -> Any:
+        """The general call: any function, any arguments (converted one by one)."""
         if impl is None:
             return fn(*map(arg, args))
         ctx = current_context()
         if not ctx.phase & mask:
             return fn(*args)  # raises the phase error with Kong's wording
-        if not args:
-            return impl(ctx)
-        if len(args) == 1:
-            a0 = args[0]
-            if a0.__class__ is bytes:
-                return impl(ctx, a0.decode("utf-8", "surrogateescape"))
-            return impl(ctx, arg(a0))
         return impl(ctx, *map(arg, args))
 
     def call(*args: Any) -> Any:
         try:
-            result = invoke(args)
+            # the hot path, inline: a phase-checked function called in its phases
+            # with up to two string arguments (get_header, set_header, ...)
+            ctx = current_context()
+            if impl is not None and ctx.phase & mask:
+                n = len(args)
+                if n == 1:
+                    a0 = args[0]
+                    if a0.__class__ is bytes:
+                        result = impl(ctx, a0.decode("utf-8", "surrogateescape"))
+                    else:
+                        result = impl(ctx, arg(a0))
+                elif n == 2:
+                    a0, a1 = args
+                    if a0.__class__ is bytes and a1.__class__ is bytes:
+                        result = impl(
+                            ctx, a0.decode("utf-8", "surrogateescape"), a1.decode("utf-8", "surrogateescape")
+                        )
+                    else:
+                        result = impl(ctx, arg(a0), arg(a1))
+                elif n == 0:
+                    result = impl(ctx)
+                else:
+                    result = impl(ctx, *map(arg, args))
+            else:
+                result = invoke(args)
         except ExitSignal:
             return EXIT
         except _MISUSE as exc:
@@ -96,6 +114,8 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
             return None, str(exc).encode("utf-8", "surrogateescape")
         except Exception as exc:  # noqa: BLE001 - reaches the plugin as a Lua error
             return RAISE, f"{name}: {exc}".encode("utf-8", "surrogateescape")
+        if result is None:
+            return None
         cls = result.__class__
         if cls is str:
             return result.encode("utf-8", "surrogateescape")

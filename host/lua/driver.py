@@ -21,7 +21,7 @@ from pdk.errors import ExitSignal
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
 
-__all__ = ["drive", "start", "LuaHandlerError", "request_state", "DONE", "IO", "EXIT"]
+__all__ = ["drive", "start", "LuaHandlerError", "DONE", "IO", "EXIT"]
 
 DONE = b"\0moongate:done"
 IO = b"\0moongate:io"
@@ -33,55 +33,67 @@ class LuaHandlerError(Exception):
     """Lua code raised an error; the message carries the Lua traceback."""
 
 
-def request_state(host: LuaHost, ctx: Context) -> Any:
-    """The Lua per-request state table (``ngx.ctx``, ``kong.ctx.plugin``) of ``ctx``."""
-    extra = ctx.extra
-    state = extra.get(_STATE_KEY)
-    if state is None:
-        state = extra[_STATE_KEY] = host.H.new_request()
-    return state
-
-
-def start(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args: Any) -> Awaitable[tuple[Any, ...]] | None:
-    """Run ``fn(*args)`` in a coroutine; ``None`` when it finished without waiting.
+def start(host: LuaHost, ctx: Context, plugin: bytes | None, fn: Any, *args: Any) -> Awaitable[tuple[Any, ...]] | None:
+    """Run ``fn(*args)`` in a coroutine for the request ``ctx``; ``None`` when it
+    finished without waiting.
 
     When the Lua code waits for I/O, the awaitable returned goes on driving it (the
     caller awaits it).  Raises :class:`LuaHandlerError` when the Lua code fails and
     :class:`~pdk.errors.ExitSignal` when it ended the request with ``kong.response.exit``
-    — synchronously when that happens before any I/O.
+    — synchronously when that happens before any I/O.  The request's Lua state
+    (``ngx.ctx``, ``kong.ctx.plugin``) is made by the Lua side on first use and kept in
+    ``ctx.extra`` for the request's next calls.
     """
-    res = host._call(state, plugin, fn, *args)
-    if res[1]:
-        tag = res[2]
-        if tag == DONE:
-            return None
-        if tag == EXIT:
-            raise ExitSignal()
-        return _continue(host, res[0], res[1:])
-    raise LuaHandlerError(_text(res[2]))
+    extra = ctx.extra
+    res = host._call(extra.get(_STATE_KEY, False), plugin, fn, *args)
+    first = res[0]
+    if first is not True:
+        _keep_state(extra, res)
+    tag = res[1]
+    if tag == DONE:
+        return None
+    if tag == EXIT:
+        raise ExitSignal()
+    return _continue(host, extra, res)
 
 
 async def drive(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args: Any) -> tuple[Any, ...]:
     """Run ``fn(*args)`` as a coroutine until it finishes; returns its results.
 
-    Raises :class:`LuaHandlerError` when the Lua code fails, and
+    ``state`` is the Lua request state: ``None`` outside requests (``init_worker``,
+    worker events), ``False`` for one made on first use (a timer's own).  Raises
+    :class:`LuaHandlerError` when the Lua code fails, and
     :class:`~pdk.errors.ExitSignal` when it ended the request with ``kong.response.exit``.
     """
     res = host._call(state, plugin, fn, *args)
-    return await _continue(host, res[0], res[1:])
+    if res[0] is False:
+        raise LuaHandlerError(_text(res[1]))
+    return await _continue(host, None, res)
 
 
-async def _continue(host: LuaHost, handle: Any, res: tuple[Any, ...]) -> tuple[Any, ...]:
+def _keep_state(extra: dict[str, Any] | None, res: tuple[Any, ...]) -> None:
+    """Keep the state table a call made (first result, or third after an error)."""
+    first = res[0]
+    if first is False:
+        if extra is not None and len(res) > 2 and res[2] is not None:
+            extra[_STATE_KEY] = res[2]
+        raise LuaHandlerError(_text(res[1]))
+    if extra is not None:
+        extra[_STATE_KEY] = first
+
+
+async def _continue(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any, ...]) -> tuple[Any, ...]:
     while True:
-        if not res[0]:
-            raise LuaHandlerError(_text(res[1]))
+        if res[0] is not True:
+            _keep_state(extra, res)
         tag = res[1]
         if tag == DONE:
             return res[2:]
         if tag == EXIT:
             raise ExitSignal()
+        handle = res[2]
         if tag == IO:
-            results = await io_ops.run(host, current_context(), res[2], res[3:])
+            results = await io_ops.run(host, current_context(), res[3], res[4:])
         else:  # a bare coroutine.yield() from plugin code: let others run, then go on
             await asyncio.sleep(0)
             results = ()

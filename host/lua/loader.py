@@ -24,7 +24,7 @@ from typing import Any
 from lupa.luajit21 import LuaError, lua_type
 
 from host.context import current_context
-from host.lua.driver import drive, request_state, start
+from host.lua.driver import drive, start
 from host.lua.runtime import LuaHost
 from host.lua.schema import lua_schema_definition
 from host.plugins.spec import PluginLoadError, PluginSpec, validate_metadata
@@ -197,8 +197,7 @@ def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callabl
     def run(kong: Any, conf: dict[str, Any]) -> Awaitable[Any] | None:
         # synchronous when the handler does no I/O; otherwise an awaitable that goes on
         # driving it (the phase runner awaits what is not None)
-        ctx = current_context()
-        return start(host, request_state(host, ctx), plugin, phase_call, handler, phase_b, conf_table(conf))
+        return start(host, current_context(), plugin, phase_call, handler, phase_b, conf_table(conf))
 
     run.__name__ = f"{name}.{phase}"
     return run

@@ -37,10 +37,20 @@ H.DONE, H.IO, H.EXIT, H.RAISE = DONE, IO, EXIT, RAISE
 ---------------------------------------------------------------------------------
 -- the request being served: set by the driver before every resume
 ---------------------------------------------------------------------------------
-local CUR, CUR_PLUGIN = nil, nil
+-- CUR is the request's state table; false in a request whose state is not made yet
+-- (it is made on first use: most handlers never need it); nil outside requests.
+local CUR, CUR_PLUGIN, CUR_H = nil, nil, nil
 
 --- The per-request state table of the running handler (nil outside requests).
-function H.current() return CUR end
+function H.current()
+  local R = CUR
+  if R == false then
+    R = H.new_request()
+    CUR = R
+    CUR_H.R, CUR_H.fresh = R, true
+  end
+  return R
+end
 --- The name of the plugin whose handler is running (nil outside handlers).
 function H.current_plugin() return CUR_PLUGIN end
 
@@ -89,10 +99,22 @@ local function error_text(co, err)
   return traceback(co, err)
 end
 
+-- What H.call and H.resume return.  The first value is true, or the request state
+-- table when this call made it (the host keeps it for the request's next calls), or
+-- false after an error (then: message, and the state table if this call made it).
+-- Then a tag: DONE (then the results), EXIT, or IO (then the handle to resume, the
+-- operation and its arguments; any other tag is a bare yield: then the handle).
 local function finish(h, ok, tag, ...)
-  CUR, CUR_PLUGIN = nil, nil
+  CUR, CUR_PLUGIN, CUR_H = nil, nil, nil
+  local first = true
+  if h.fresh then
+    first, h.fresh = h.R, false
+  end
   if not ok then
-    return false, error_text(h.co, tag)
+    return false, error_text(h.co, tag), first ~= true and first or nil
+  end
+  if tag ~= DONE and tag ~= EXIT then  -- IO, or a bare coroutine.yield(): resumed later
+    return first, tag, h, ...
   end
   if tag == DONE then
     h.R, h.plugin = nil, nil
@@ -101,12 +123,11 @@ local function finish(h, ok, tag, ...)
       pool[npool] = h
     end
   end
-  return true, tag, ...
+  return first, tag, ...
 end
 
---- Start `fn(...)` in a coroutine for request state R and plugin name `plugin`.
---- Returns handle, ok, tag, values...: tag DONE (finished, values are its
---- results), IO (values are op, args...; call H.resume with the result) or EXIT.
+--- Start `fn(...)` in a coroutine for request state R (false: made on first use;
+--- nil: outside requests) and plugin name `plugin`.  Returns as `finish` says.
 function H.call(R, plugin, fn, ...)
   local h
   if npool > 0 then
@@ -117,22 +138,23 @@ function H.call(R, plugin, fn, ...)
     h = { co = co_create(worker_loop) }
   end
   h.R, h.plugin = R, plugin
-  CUR, CUR_PLUGIN = R, plugin
-  return h, finish(h, co_resume(h.co, fn, ...))
+  CUR, CUR_PLUGIN, CUR_H = R, plugin, h
+  return finish(h, co_resume(h.co, fn, ...))
 end
 
 --- Resume a handle after an IO yield with the operation's results.
 function H.resume(h, ...)
-  CUR, CUR_PLUGIN = h.R, h.plugin
+  CUR, CUR_PLUGIN, CUR_H = h.R, h.plugin, h
   return finish(h, co_resume(h.co, ...))
 end
 
---- Call `fn(...)` directly (no coroutine) with R current: for code that cannot yield.
+--- Call `fn(...)` directly (no coroutine) with R current: for code that cannot yield
+--- (schema validators).  R is a state table or nil.
 function H.call_direct(R, plugin, fn, ...)
-  local prev, prev_plugin = CUR, CUR_PLUGIN
-  CUR, CUR_PLUGIN = R, plugin
+  local prev, prev_plugin, prev_h = CUR, CUR_PLUGIN, CUR_H
+  CUR, CUR_PLUGIN, CUR_H = R, plugin, nil
   local res = { xpcall(fn, traceback, ...) }
-  CUR, CUR_PLUGIN = prev, prev_plugin
+  CUR, CUR_PLUGIN, CUR_H = prev, prev_plugin, prev_h
   return unpack(res, 1, table.maxn(res))
 end
 

@@ -109,7 +109,7 @@ class Timers:
         use_context(ctx)  # this task's own copy of the context variables
         try:
             await drive(
-                self.host, self.host.H.new_request(), job.plugin, self.runner, job.fn, premature, job.args
+                self.host, False, job.plugin, self.runner, job.fn, premature, job.args
             )
         except ExitSignal:
             pass  # ngx.exit() ends a timer callback
