@@ -23,9 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["drive", "start", "LuaHandlerError", "DONE", "IO", "EXIT"]
 
-DONE = b"\0moongate:done"
-IO = b"\0moongate:io"
-EXIT = b"\0moongate:exit"
+#: what H.call/H.resume return after the first value (see finish() in core.lua)
+DONE, EXIT, IO, YIELD = 1, 2, 3, 4
 _STATE_KEY = "lua"
 
 

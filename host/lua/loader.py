@@ -194,10 +194,12 @@ def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callabl
 
         return configure
 
+    bound = host.H.bind_phase(handler, phase_b)
+
     def run(kong: Any, conf: dict[str, Any]) -> Awaitable[Any] | None:
         # synchronous when the handler does no I/O; otherwise an awaitable that goes on
         # driving it (the phase runner awaits what is not None)
-        return start(host, current_context(), plugin, phase_call, handler, phase_b, conf_table(conf))
+        return start(host, current_context(), plugin, bound, conf_table(conf))
 
     run.__name__ = f"{name}.{phase}"
     return run

@@ -102,8 +102,9 @@ end
 -- What H.call and H.resume return.  The first value is true, or the request state
 -- table when this call made it (the host keeps it for the request's next calls), or
 -- false after an error (then: message, and the state table if this call made it).
--- Then a tag: DONE (then the results), EXIT, or IO (then the handle to resume, the
--- operation and its arguments; any other tag is a bare yield: then the handle).
+-- Then a number (cheaper to hand to Python than the tag strings): 1 DONE (then the
+-- results), 2 EXIT, 3 IO (then the handle to resume, the operation and its
+-- arguments), 4 a bare yield from plugin code (then the handle).
 local function finish(h, ok, tag, ...)
   CUR, CUR_PLUGIN, CUR_H = nil, nil, nil
   local first = true
@@ -113,17 +114,21 @@ local function finish(h, ok, tag, ...)
   if not ok then
     return false, error_text(h.co, tag), first ~= true and first or nil
   end
-  if tag ~= DONE and tag ~= EXIT then  -- IO, or a bare coroutine.yield(): resumed later
-    return first, tag, h, ...
-  end
   if tag == DONE then
     h.R, h.plugin = nil, nil
     if npool < POOL_MAX then
       npool = npool + 1
       pool[npool] = h
     end
+    return first, 1, ...
   end
-  return first, tag, ...
+  if tag == EXIT then
+    return first, 2, ...
+  end
+  if tag == IO then
+    return first, 3, h, ...
+  end
+  return first, 4, h  -- a bare coroutine.yield() from plugin code: resumed later
 end
 
 --- Start `fn(...)` in a coroutine for request state R (false: made on first use;
@@ -391,6 +396,11 @@ end
 --- Call `handler[phase](handler, conf)`: the shape every handler call has.
 function H.phase_call(handler, phase, conf)
   return handler[phase](handler, conf)
+end
+
+--- `function(conf) return handler:phase(conf) end`, made once per plugin and phase.
+function H.bind_phase(handler, phase)
+  return function(conf) return handler[phase](handler, conf) end
 end
 
 -- nothing in the runtime can dump bytecode
