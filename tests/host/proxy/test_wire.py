@@ -183,6 +183,14 @@ async def test_direct_paths_answer_like_aiohttp(gw, route, reference_route):
     assert mismatches == []
 
 
+class _Request:
+    """What raw_head reads of aiohttp's request."""
+
+    version = (1, 1)
+    keep_alive = True
+    method = "GET"
+
+
 class _Upstream:
     def __init__(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.status = status
@@ -205,11 +213,6 @@ async def test_raw_head_leaves_unusual_heads_to_the_general_path(gw, headers, ha
     from host.context import Context
     from host.settings import Settings
 
-    class _Request:
-        version = (1, 1)
-        keep_alive = True
-        method = "GET"
-
     ctx = Context(settings=Settings())
     result = raw_head(ctx, _Request(), _Upstream(200, headers))  # type: ignore[arg-type]
     assert (result is not None) == handled
@@ -229,11 +232,6 @@ async def test_raw_head_takes_headers_set_in_access(gw, preset, handled):
 
     from host.context import Context
     from host.settings import Settings
-
-    class _Request:
-        version = (1, 1)
-        keep_alive = True
-        method = "GET"
 
     ctx = Context(settings=Settings())
     ctx.response_headers = CIMultiDict(preset)
