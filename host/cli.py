@@ -33,7 +33,13 @@ def main() -> None:
 @click.option(
     "-c", "--conf", "config_file", type=click.Path(dir_okay=False), help="Declarative config (kong.yml)."
 )
-@click.option("--proxy-listen", help="HOST:PORT of the proxy listener (default 0.0.0.0:8000).")
+@click.option(
+    "--proxy-listen",
+    "proxy_listen",
+    multiple=True,
+    help="Proxy listener(s), Kong's syntax: 'HOST:PORT [ssl] [http2] [backlog=N]', comma-separated "
+    "or repeated; 'off' for none (default 0.0.0.0:8000).",
+)
 @click.option("--status-listen", help="HOST:PORT of the status listener, or 'off' (default 127.0.0.1:8007).")
 @click.option(
     "--plugins-dir",
@@ -46,7 +52,7 @@ def main() -> None:
 @click.option("--trusted-ips", help="Comma-separated IPs/CIDRs whose X-Forwarded-* headers are trusted.")
 def start(
     config_file: str | None,
-    proxy_listen: str | None,
+    proxy_listen: tuple[str, ...],
     status_listen: str | None,
     plugins_dirs: tuple[str, ...],
     log_level: str | None,
@@ -57,7 +63,7 @@ def start(
     from host.gateway import Gateway, build_registry, read_config_or_empty
 
     settings = _settings(
-        proxy_listen=proxy_listen,
+        proxy_listen=", ".join(proxy_listen) if proxy_listen else None,
         status_listen=status_listen,
         log_level=log_level,
         declarative_config=config_file,

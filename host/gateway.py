@@ -18,10 +18,15 @@ from host.config.snapshot import Snapshot
 from host.context import IDLE_CONTEXT
 from host.lua.loader import discover_lua_plugins
 from host.lua.runtime import LuaHost
+from host.lua.trust import Placement, Sandbox
+from host.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from host.metrics import GatewayMetrics
+from host.plugins.breaker import Breaker
 from host.plugins.python_loader import discover_python_plugins
 from host.plugins.runner import PhaseRunner
 from host.plugins.spec import PluginRegistry
 from host.proxy.handler import ProxyHandler
+from host.proxy.tls import TLSTerminator, parse_listeners
 from host.proxy.upstream_client import UpstreamClient
 from host.settings import Settings, parse_listen
 from pdk._settings import set_default_settings
@@ -39,7 +44,15 @@ def build_registry(settings: Settings) -> PluginRegistry:
     specs, failures = discover_python_plugins(settings.plugins_dirs, bundled=bundled)
     registry = PluginRegistry()
     registry.lua = LuaHost(settings)
-    lua_specs, lua_failures = discover_lua_plugins(registry.lua, settings.plugins_dirs, bundled=bundled)
+    # each plugin at its trust level: the worker's runtime, or a sandboxed one of its own
+    placement = Placement(settings, registry.lua)
+    lua_specs, lua_failures = discover_lua_plugins(
+        registry.lua,
+        settings.plugins_dirs,
+        bundled=bundled,
+        untrusted_dirs=settings.untrusted_plugins_dirs,
+        load=placement.load,
+    )
     specs += lua_specs
     failures.update(lua_failures)
     for spec in specs:
@@ -48,6 +61,7 @@ def build_registry(settings: Settings) -> PluginRegistry:
         except Exception as exc:  # noqa: BLE001 - duplicate names are reported, not fatal
             failures[spec.name] = str(exc)
     registry = _with_plugin_entities(registry, failures)
+    _share_entities(registry)
     registry.failures.update(failures)
     for reason in failures.values():
         log.error("plugin failed to load: %s", reason)
@@ -68,6 +82,23 @@ def _with_plugin_entities(registry: PluginRegistry, failures: dict[str, str]) ->
     )
     kept.lua = registry.lua
     return kept
+
+
+def sandboxed_plugins(registry: PluginRegistry) -> list[Sandbox]:
+    """The sandboxed runtimes of ``registry``'s Lua plugins (each owned by a Sandbox)."""
+    boxes = (spec.extra.get("sandbox") for spec in registry)
+    return list({id(box): box for box in boxes if isinstance(box, Sandbox)}.values())
+
+
+def _share_entities(registry: PluginRegistry) -> None:
+    """Sandboxed runtimes serve kong.db with the entities the worker's runtime accepted."""
+    from host.config.lua_daos import DECLARED_KEY
+
+    if registry.lua is None:
+        return
+    declared = registry.lua.state.get(DECLARED_KEY)
+    for box in sandboxed_plugins(registry):
+        box.share_state({DECLARED_KEY: list(declared or ())})
 
 
 def empty_config(source: str = "<empty>") -> DeclarativeConfig:
@@ -102,7 +133,16 @@ class Gateway:
             pool_size=settings.upstream_keepalive_pool_size,
             idle_timeout=settings.upstream_keepalive_idle_timeout,
         )
-        self.runner = PhaseRunner(kong)
+        # fault accounting: per-instance circuit breakers, this worker's metrics, the
+        # wall-clock budget of handlers that wait
+        self.breaker = Breaker.from_settings(settings)
+        self.metrics = GatewayMetrics(self.breaker)
+        self.runner = PhaseRunner(
+            kong,
+            breaker=self.breaker,
+            metrics=self.metrics,
+            phase_timeout=settings.plugin_phase_timeout / 1000,
+        )
         self.handler = ProxyHandler(self.snapshot, settings, self.client, self.runner)
         self.init_errors: dict[str, str] = {}
         self._servers: list[asyncio.base_events.Server] = []
@@ -112,25 +152,42 @@ class Gateway:
         self.status_port = 0
 
     # -- lifecycle ------------------------------------------------------------------------
+    #: the port of the first ``ssl`` proxy listener (0: none); ``proxy_port`` is the first plain one's
+    proxy_ssl_port = 0
+    #: what the ``ssl`` proxy listeners share (certificates, SNI callback, their server)
+    _tls: TLSTerminator | None = None
+
     async def start(self) -> None:
         await self._init_worker()
         await self._configure()
         loop = asyncio.get_running_loop()
-        host, port = parse_listen(self.settings.proxy_listen)
-        server = web.Server(
-            self.handler,
-            access_log=None,
-            handler_cancellation=False,
-            max_line_size=self.settings.max_request_header_size,
-            max_field_size=self.settings.max_request_header_size,
-            max_headers=max(self.settings.lua_max_req_headers, 100) + 28,
-        )
-        srv = await loop.create_server(
-            server, host, port, reuse_port=hasattr(socket, "SO_REUSEPORT"), backlog=16384
-        )
-        self._servers.append(srv)
-        self.proxy_port = srv.sockets[0].getsockname()[1]
+        options: dict[str, Any] = {
+            "access_log": None,
+            "handler_cancellation": False,
+            "max_line_size": self.settings.max_request_header_size,
+            "max_field_size": self.settings.max_request_header_size,
+            "max_headers": max(self.settings.lua_max_req_headers, 100) + 28,
+        }
+        listeners = parse_listeners(self.settings.proxy_listen)
+        if any(listener.ssl for listener in listeners):  # certificates load before any socket opens
+            self._tls = TLSTerminator(self.settings, self.handler, self.kong, **options)
+        server = web.Server(self.handler, **options)
         self._proxy_server = server
+        for listener in listeners:
+            factory: Any = self._tls.protocol if listener.ssl and self._tls is not None else server
+            srv = await loop.create_server(
+                factory,
+                listener.host,
+                listener.port,
+                reuse_port=hasattr(socket, "SO_REUSEPORT"),
+                backlog=listener.backlog,
+            )
+            self._servers.append(srv)
+            port = srv.sockets[0].getsockname()[1]
+            if listener.ssl and not self.proxy_ssl_port:
+                self.proxy_ssl_port = port
+            elif not listener.ssl and not self.proxy_port:
+                self.proxy_port = port
         if self.settings.status_listen and self.settings.status_listen != "off":
             shost, sport = parse_listen(self.settings.status_listen)
             runner = web.AppRunner(self._status_app(), access_log=None)
@@ -144,7 +201,12 @@ class Gateway:
         log.log(
             25,  # notice: shown at the default level
             "moongate started",
-            extra={"proxy_port": self.proxy_port, "status_port": self.status_port, "pid": os.getpid()},
+            extra={
+                "proxy_port": self.proxy_port,
+                "proxy_ssl_port": self.proxy_ssl_port,
+                "status_port": self.status_port,
+                "pid": os.getpid(),
+            },
         )
 
     @staticmethod
@@ -162,15 +224,22 @@ class Gateway:
             srv.close()
         if getattr(self, "_proxy_server", None) is not None:
             self._proxy_server.pre_shutdown()  # closes idle keep-alive connections at once
-            await self._proxy_server.shutdown(grace)
+            shutdowns = [self._proxy_server.shutdown(grace)]
+            if self._tls is not None:
+                shutdowns.append(self._tls.shutdown(grace))
+            await asyncio.gather(*shutdowns)
         if self.handler.log_tasks:
             await asyncio.wait(list(self.handler.log_tasks), timeout=grace)
         for runner in self._runners:
             await runner.cleanup()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self.runner.watchdog is not None:
+            self.runner.watchdog.close()
         if self.registry.lua is not None:  # Lua timers (premature), resty.http/redis pools
             await self.registry.lua.close()
+        for box in sandboxed_plugins(self.registry):
+            await box.close()
         await self.client.close()
         IDLE_CONTEXT.snapshot = None
         set_default_settings(None)
@@ -224,6 +293,9 @@ class Gateway:
             from host.lua.modules.moongate_cache import purge_lua_cache
 
             purge_lua_cache(self.registry.lua)
+            for box in sandboxed_plugins(self.registry):
+                if box.host is not None:
+                    purge_lua_cache(box.host)
         await self._configure()
         log.log(25, "configuration applied", extra={"configuration_hash": snapshot.hash})
 
@@ -246,6 +318,7 @@ class Gateway:
         app = web.Application()
         app.router.add_get("/status", self._status)
         app.router.add_get("/status/ready", self._ready)
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     async def _status(self, request: web.Request) -> web.Response:
@@ -256,9 +329,26 @@ class Gateway:
                 "loaded": self.registry.names(),
                 "failed": dict(self.registry.failures),
                 "init_worker_errors": dict(self.init_errors),
+                "breakers": self._breakers(),
             },
         }
         return web.json_response(body)
+
+    def _breakers(self) -> dict[str, Any]:
+        """The circuit breakers' settings and the open ones, with each instance's scope."""
+        status = self.breaker.status()
+        instances = {inst.id: inst for inst in self.snapshot.plugins.instances}
+        for entry in status["open"]:
+            inst = instances.get(entry["id"])
+            if inst is not None:
+                entry["route"] = inst.route_id or None
+                entry["service"] = inst.service_id or None
+                entry["consumer"] = inst.consumer_id or None
+        return status
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        """This worker's Prometheus metrics (``kong_plugin_errors_total``, breakers)."""
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
     async def _ready(self, request: web.Request) -> web.Response:
         return web.json_response({"message": "ready"})

@@ -66,10 +66,31 @@ class Settings:
     upstream_keepalive_idle_timeout: int = 60
     error_default_type: str = "text/plain"
     untrusted_lua: str = "sandbox"
+    # Lua trust levels and the in-process sandbox (host/lua/sandbox.py, sdk-docs/security.md)
+    untrusted_lua_sandbox_requires: list[str] = field(default_factory=list)  # modules sandboxed code may require
+    untrusted_lua_sandbox_environment: list[str] = field(default_factory=list)  # globals linked in, dotted
+    plugin_trust: dict[str, str] = field(default_factory=dict)  # plugin name -> trusted | sandboxed
+    plugin_trust_default: str = "trusted"  # plugins found in plugins_dirs
+    untrusted_plugins_dirs: list[str] = field(default_factory=list)  # third-party plugins: sandboxed
+    sandbox_cpu_budget_ms: int = 50  # CPU time a sandboxed handler may use per phase call
+    sandbox_max_memory: int = 64 << 20  # bytes: the memory cap of each sandboxed Lua runtime
+    # fault accounting (host/plugins/breaker.py, host/plugins/watchdog.py)
+    plugin_breaker_threshold: int = 5  # violations of one plugin instance that open its breaker; 0: off
+    plugin_breaker_window: int = 10  # seconds in which the threshold must be reached
+    plugin_breaker_cooldown: int = 30  # seconds an open breaker keeps the instance out
+    plugin_breaker_mode: str = "fail-closed"  # or fail-open: what requests that would run it get
+    plugin_phase_timeout: int = 60000  # ms a handler that waits (async, Lua I/O) may take per call; 0: no limit
     admin_token: str | None = None
     node_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     hostname: str = field(default_factory=socket.gethostname)
     prefix: str = ".moongate"
+    # TLS of the proxy listeners (``ssl`` entries of proxy_listen) and of upstreams
+    ssl_cert: list[str] = field(default_factory=list)  # PEM files; none: a self-signed default
+    ssl_cert_key: list[str] = field(default_factory=list)  # one key file per ssl_cert entry
+    ssl_cipher_suite: str = "intermediate"  # modern, intermediate, old or custom
+    ssl_ciphers: str | None = None  # OpenSSL cipher list, with ssl_cipher_suite = custom
+    ssl_protocols: str = "TLSv1.2 TLSv1.3"  # with ssl_cipher_suite = custom
+    nginx_proxy_proxy_ssl_verify: bool = False  # verify upstream certificates (service tls_verify unset)
 
     def __post_init__(self) -> None:
         self._trusted: list[IPNetwork] = []
@@ -146,4 +167,7 @@ def _coerce(type_name: Any, raw: str) -> Any:
         return raw.strip().lower() in ("on", "true", "1", "yes")
     if t == "int":
         return int(raw)
+    if t.startswith("dict"):  # "name:value, other:value"
+        pairs = (part.partition(":") for part in raw.split(",") if part.strip())
+        return {k.strip(): v.strip() for k, _, v in pairs}
     return raw

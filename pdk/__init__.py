@@ -20,7 +20,8 @@ from typing import Any
 
 __all__ = ["NAMESPACES", "Namespace", "build_kong", "kong", "namespace_module"]
 
-#: (public name, module) in Kong's order; ``service.request`` hangs under ``service``
+#: (public name, module) in Kong's order; ``service.request`` hangs under ``service``,
+#: ``client.tls`` under ``client`` (Kong builds it last, for the http subsystem)
 NAMESPACES: tuple[tuple[str, str], ...] = (
     ("table", "pdk.table"),
     ("node", "pdk.node"),
@@ -36,6 +37,7 @@ NAMESPACES: tuple[tuple[str, str], ...] = (
     ("router", "pdk.router"),
     ("nginx", "pdk.nginx"),
     ("plugin", "pdk.plugin"),
+    ("client.tls", "pdk.client_tls"),
 )
 
 

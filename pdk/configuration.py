@@ -1,21 +1,61 @@
 """kong.configuration: the gateway settings, read-only (Kong's ``kong.conf`` view).
 
-Sensitive settings (passwords, tokens, private keys) are never shown.  Lists are
-returned as tuples.  A setting that does not exist reads as ``None``, as a missing
-key reads as ``nil`` in Lua; writing anything raises ``cannot write to configuration``.
+Sensitive settings are never shown to plugin code, from Python or from Lua: they read
+as ``None`` / ``nil`` as if unset (Kong shows them and only masks them in
+``remove_sensitive()``; Moongate keeps them out of plugins' reach altogether).  A
+setting is sensitive when Kong lists it as such (``CONF_SENSITIVE`` in Kong's
+conf_loader: database passwords, the proxy server URL, the declarative config string,
+every certificate's private key), when Moongate's settings module does
+(``SENSITIVE_SETTINGS``: the admin token, ...), or when its name says so (it ends in
+``password``, ``passwd``, ``secret``, ``token`` or ``key``), so a setting added later
+is hidden by default.
+
+Lists are returned as tuples.  A setting that does not exist reads as ``None``, as a
+missing key reads as ``nil`` in Lua; writing anything raises ``cannot write to
+configuration``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
+from dataclasses import fields
 from typing import Any
 
 from pdk import _settings
 from pdk.errors import PDKError
 
-__all__ = ["Configuration"]
+__all__ = ["Configuration", "is_sensitive", "SENSITIVE_PLACEHOLDER"]
 
 WRITE_ERROR = "cannot write to configuration"
+#: what ``remove_sensitive()`` shows for a sensitive setting that has a value (Kong's)
+SENSITIVE_PLACEHOLDER = "******"
+#: Kong's CONF_SENSITIVE, plus Moongate's names for the same kinds of secrets
+_KONG_SENSITIVE = frozenset(
+    {
+        "pg_password",
+        "pg_ro_password",
+        "proxy_server",
+        "declarative_config_string",
+        "cluster_cert_key",
+        "ssl_cert_key",
+        "client_ssl_cert_key",
+        "admin_ssl_cert_key",
+        "admin_gui_ssl_cert_key",
+        "status_ssl_cert_key",
+        "debug_ssl_cert_key",
+        "admin_token",
+        "redis_password",
+    }
+)
+_SENSITIVE_NAME = re.compile(r"(?:^|_)(?:password|passwd|secret|token|key)$")
+
+
+def is_sensitive(name: str) -> bool:
+    """Whether the setting ``name`` is kept from plugin code."""
+    from host.settings import SENSITIVE_SETTINGS
+
+    return name in _KONG_SENSITIVE or name in SENSITIVE_SETTINGS or bool(_SENSITIVE_NAME.search(name))
 
 
 def _frozen(value: Any) -> Any:
@@ -41,7 +81,7 @@ class Configuration(Mapping[str, Any]):
     def _view(self) -> dict[str, Any]:
         settings = _settings.default_settings()
         if settings is not self._source:
-            data = {k: _frozen(v) for k, v in settings.public_view().items()}
+            data = {k: _frozen(v) for k, v in settings.public_view().items() if not is_sensitive(k)}
             object.__setattr__(self, "_data", data)
             object.__setattr__(self, "_source", settings)
         return self._data
@@ -73,8 +113,14 @@ class Configuration(Mapping[str, Any]):
         raise PDKError(WRITE_ERROR)
 
     def remove_sensitive(self) -> dict[str, Any]:
-        """A plain dict copy of the settings without sensitive values (all shown ones are safe)."""
-        return dict(self._view())
+        """A plain dict copy of the settings, with ``"******"`` for each sensitive one
+        that has a value (Kong's ``kong.configuration.remove_sensitive()``)."""
+        data = dict(self._view())
+        settings = _settings.default_settings()
+        for f in fields(settings):
+            if is_sensitive(f.name) and getattr(settings, f.name, None):
+                data[f.name] = SENSITIVE_PLACEHOLDER
+        return data
 
     def __repr__(self) -> str:
         return "<kong.configuration>"

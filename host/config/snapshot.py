@@ -73,5 +73,8 @@ def _stable(config: DeclarativeConfig) -> dict[str, Any]:
         "upstreams": config.upstreams,
         "targets": config.targets,
         "credentials": config.credentials,
+        "certificates": config.certificates,
+        "snis": config.snis,
+        "ca_certificates": config.ca_certificates,
     }
     return orjson.loads(orjson.dumps(data, default=str))

@@ -6,6 +6,11 @@ a pooled Lua coroutine.  When it yields ``IO, op, args...`` (``ngx.sleep``, ``re
 :mod:`host.lua.io_ops` and resumes the coroutine with its results, the way OpenResty's
 cosockets work; other requests run meanwhile.  ``EXIT`` (after
 ``kong.response.exit``) ends the handler: its coroutine is dropped, never resumed.
+
+A failure raises :class:`LuaHandlerError`; when the Lua side reports a violation (a
+sandbox limit, the memory cap) it is a :class:`host.lua.sandbox.SandboxViolation` with
+a ``reason``.  A sandboxed host (:mod:`host.lua.sandbox`) supplies limited versions of
+``host._call``/``host._resume``; this module calls whichever the host has.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ def start(host: LuaHost, ctx: Context, plugin: bytes | None, fn: Any, *args: Any
     res = host._call(extra.get(_STATE_KEY, False), plugin, fn, *args)
     first = res[0]
     if first is not True:
-        _keep_state(extra, res)
+        _keep_state(host, extra, res)
     tag = res[1]
     if tag == DONE:
         return None
@@ -66,17 +71,17 @@ async def drive(host: LuaHost, state: Any, plugin: bytes | None, fn: Any, *args:
     """
     res = host._call(state, plugin, fn, *args)
     if res[0] is False:
-        raise LuaHandlerError(_text(res[1]))
+        raise _failure(host, res[1])
     return await _continue(host, None, res)
 
 
-def _keep_state(extra: dict[str, Any] | None, res: tuple[Any, ...]) -> None:
+def _keep_state(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any, ...]) -> None:
     """Keep the state table a call made (first result, or third after an error)."""
     first = res[0]
     if first is False:
         if extra is not None and len(res) > 2 and res[2] is not None:
             extra[_STATE_KEY] = res[2]
-        raise LuaHandlerError(_text(res[1]))
+        raise _failure(host, res[1])
     if extra is not None:
         extra[_STATE_KEY] = first
 
@@ -84,7 +89,7 @@ def _keep_state(extra: dict[str, Any] | None, res: tuple[Any, ...]) -> None:
 async def _continue(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any, ...]) -> tuple[Any, ...]:
     while True:
         if res[0] is not True:
-            _keep_state(extra, res)
+            _keep_state(host, extra, res)
         tag = res[1]
         if tag == DONE:
             return res[2:]
@@ -97,6 +102,23 @@ async def _continue(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any,
             await asyncio.sleep(0)
             results = ()
         res = host._resume(handle, *results)
+
+
+#: what a violation's error text holds (sandbox markers, limit and protection messages)
+_VIOLATION_HINTS = ("\0moongate:violation:", "sandbox", "read-only")
+
+
+def _failure(host: LuaHost, value: Any) -> LuaHandlerError:
+    """The exception for a failed Lua call (error path only)."""
+    text = _text(value)
+    if any(hint in text for hint in _VIOLATION_HINTS):
+        violation = getattr(host, "violation", None)
+        if violation is None:
+            from host.lua.sandbox import violation_from
+
+            return violation_from(text)
+        return violation(text)  # type: ignore[no-any-return]
+    return LuaHandlerError(text)
 
 
 def _text(value: Any) -> str:

@@ -11,6 +11,11 @@ Loading checks what Kong checks (``PRIORITY`` an integer, ``VERSION`` like ``x.y
 not ``response`` with a filter phase), compiles ``schema.lua`` into the same schema
 engine Python plugins use, and returns a :class:`~host.plugins.spec.PluginSpec`
 whose handlers run the Lua methods as coroutines (``handler:phase(conf)``).
+
+Where a plugin runs is its trust level (:mod:`host.lua.trust`): :func:`discover_lua_plugins`
+tells the ``load`` callback where each folder was found (``bundled``, ``plugins_dir``
+or ``untrusted_dir``).  Load-time calls into plugin code run inside ``host.loading()``
+(a sandboxed host puts them under its limits).
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lupa.luajit21 import LuaError, lua_type
+from lupa.luajit21 import LuaError, LuaMemoryError, lua_type
 
 from host.context import current_context
 from host.lua.driver import drive, start
 from host.lua.runtime import LuaHost
+from host.lua.sandbox import SandboxViolation
 from host.lua.schema import lua_schema_definition
 from host.plugins.spec import PluginLoadError, PluginSpec, validate_metadata
 from pdk.phases import PLUGIN_PHASES
 
-__all__ = ["discover_lua_plugins", "load_lua_plugin", "plugin_folders", "BUNDLED_DIR"]
+__all__ = ["discover_lua_plugins", "load_lua_plugin", "plugin_folders", "BUNDLED_DIR", "Loader"]
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent.parent / "lua_plugins"
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -53,23 +59,39 @@ def plugin_folders(root: Path) -> Iterator[tuple[str, Path]]:
             yield folder.name, folder
 
 
+#: (name, folder, origin) -> the loaded plugin; origin is where the folder was found
+Loader = Callable[[str, Path, str], PluginSpec]
+
+
 def discover_lua_plugins(
-    host: LuaHost, plugin_dirs: Iterable[str] = (), *, bundled: bool = True
+    host: LuaHost,
+    plugin_dirs: Iterable[str] = (),
+    *,
+    bundled: bool = True,
+    untrusted_dirs: Iterable[str] = (),
+    load: Loader | None = None,
 ) -> tuple[list[PluginSpec], dict[str, str]]:
-    """Load every Lua plugin found; returns (specs, failures by plugin name)."""
-    roots = ([BUNDLED_DIR] if bundled else []) + [Path(d) for d in plugin_dirs]
+    """Load every Lua plugin found; returns (specs, failures by plugin name).
+
+    ``load`` places each plugin (default: ``host``, whatever the origin)."""
+    roots = [(BUNDLED_DIR, "bundled")] if bundled else []
+    roots += [(Path(d), "plugins_dir") for d in plugin_dirs]
+    roots += [(Path(d), "untrusted_dir") for d in untrusted_dirs]
+    loader: Loader = load or (lambda name, folder, origin: load_lua_plugin(host, name, folder))
     specs: list[PluginSpec] = []
     failures: dict[str, str] = {}
-    for root in roots:
+    for root, origin in roots:
         for name, folder in plugin_folders(root):
             try:
-                specs.append(load_lua_plugin(host, name, folder))
+                specs.append(loader(name, folder, origin))
             except PluginLoadError as exc:
                 failures[name] = str(exc)
     return specs, failures
 
 
 def _lua_text(err: Any) -> str:
+    if isinstance(err, LuaMemoryError) and not str(err):
+        return "not enough memory"
     text = str(err)
     return text.split("\nstack traceback:", 1)[0]
 
@@ -82,6 +104,16 @@ def load_lua_plugin(host: LuaHost, name: str, folder: Path) -> PluginSpec:
         raise PluginLoadError(name, source, "plugin names may only hold letters, digits, '-' and '_'")
     if not (folder / "schema.lua").is_file():
         raise PluginLoadError(name, str(folder / "schema.lua"), "schema.lua is missing")
+    try:
+        with host.loading():
+            return _load(host, name, folder, source)
+    except SandboxViolation as exc:
+        raise PluginLoadError(name, source, exc.detail) from None
+    except LuaError as exc:  # raised outside the steps that name their file
+        raise PluginLoadError(name, source, _lua_text(exc)) from None
+
+
+def _load(host: LuaHost, name: str, folder: Path, source: str) -> PluginSpec:
     host.H.forget_plugin(name.encode())
     host.register_plugin_dir(name, folder)
     try:

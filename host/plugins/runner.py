@@ -15,27 +15,35 @@ and a phase no plugin implements is skipped by the caller with :meth:`has_phase`
 (one dict lookup).  When no configuration depends on the consumer, the collected set
 is computed once per (route, service) and shared by every request.
 
-A handler that raises is wrapped in :class:`PluginError` (plugin, phase) and the
-proxy turns it into a 500; ``kong.response.exit`` raises :class:`ExitSignal`,
-which only stops the current handler.
+A handler that raises is wrapped in :class:`PluginError` (plugin, phase, reason) and
+the proxy turns it into a 500; ``kong.response.exit`` raises :class:`ExitSignal`,
+which only stops the current handler.  Fault accounting happens where the
+:class:`PluginError` is made (:meth:`PhaseRunner._failed`), so a handler that succeeds
+costs nothing extra: the violation is counted in ``kong_plugin_errors_total``
+(:mod:`host.metrics`) and recorded by the plugin instance's circuit breaker
+(:mod:`host.plugins.breaker`).  While some breaker is open, each request checks its own
+plugins against the open ones (:meth:`PhaseRunner._without_open`); a handler that waits
+is bounded by ``plugin_phase_timeout`` (:mod:`host.plugins.watchdog`).
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from host.plugins.breaker import GATING_PHASES, Breaker, OpenBreaker
+from host.plugins.faults import BREAKER_MESSAGE, PluginError, TracebackGate, log_plugin_error, reason_of
 from host.plugins.iterator import NO_PLUGINS, Collected, HandlerCall, Plan
+from host.plugins.watchdog import PluginTimeout, Watchdog
 from pdk.errors import ExitSignal
 from pdk.phases import Phase
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
+    from host.metrics import GatewayMetrics
 
-__all__ = ["PhaseRunner", "PluginError", "log_plugin_error"]
-
-log = logging.getLogger("moongate.plugins")
+__all__ = ["PhaseRunner", "PluginError", "log_plugin_error", "reason_of", "BREAKER_MESSAGE"]
 
 _ACCESS = int(Phase.access)  # plain ints: IntFlag arithmetic is slow Python code
 _REWRITE = int(Phase.rewrite)
@@ -43,23 +51,94 @@ _RESPONSE = int(Phase.response)
 _HEADER_FILTER = int(Phase.header_filter)
 _BODY_FILTER = int(Phase.body_filter)
 _LOG = int(Phase.log)
-
-
-class PluginError(Exception):
-    """A plugin handler raised; carries the plugin name and phase for the log line."""
-
-    def __init__(self, plugin: str, phase: str, cause: BaseException) -> None:
-        super().__init__(f"plugin '{plugin}' failed in {phase}: {cause!r}")
-        self.plugin = plugin
-        self.phase = phase
-        self.cause = cause
+_REWRITE_ONLY = frozenset({"rewrite"})
 
 
 class PhaseRunner:
-    """Runs one phase for one request; stateless, one per worker."""
+    """Runs one phase for one request; one per worker.
 
-    def __init__(self, kong: Any) -> None:
+    ``breaker`` (default: off), ``metrics`` (default: none) and ``phase_timeout`` (the
+    budget in seconds of a handler that waits; default: none) are the worker's fault
+    accounting.
+    """
+
+    def __init__(
+        self,
+        kong: Any,
+        *,
+        breaker: Breaker | None = None,
+        metrics: GatewayMetrics | None = None,
+        phase_timeout: float | None = None,
+    ) -> None:
         self.kong = kong
+        self.breaker = breaker if breaker is not None else Breaker(threshold=0)
+        #: the breaker's dict of open breakers: empty (falsy) while every plugin runs
+        self._open = self.breaker.open
+        self.metrics = metrics
+        self.watchdog = Watchdog(phase_timeout) if phase_timeout else None
+        self.tracebacks = TracebackGate()
+
+    # -- failures ------------------------------------------------------------------------
+    def _failed(self, name: str, plugin_id: str | None, phase: str, exc: BaseException) -> PluginError:
+        """A violation: counted, recorded by the breaker, returned as a PluginError to raise."""
+        err = PluginError(name, phase, exc, plugin_id)
+        self.tracebacks.admit(err)
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.plugin_error(name, phase, err.reason)
+        if self.breaker.record(name, plugin_id, err.reason) is not None and metrics is not None:
+            metrics.breaker_opened(name)
+        return err
+
+    async def _wait(self, pending: Awaitable[Any], name: str, plugin_id: str | None, phase: str) -> None:
+        """Await a handler that started waiting, within ``plugin_phase_timeout``;
+        its failure becomes a :class:`PluginError` (``ExitSignal`` passes through)."""
+        watchdog = self.watchdog
+        if watchdog is None:
+            try:
+                await pending
+            except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
+                raise self._failed(name, plugin_id, phase, exc) from exc
+            return
+        wait = watchdog.enter()
+        try:
+            await pending
+        except asyncio.CancelledError:
+            if not wait.fired:  # not ours: the worker is stopping
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            raise self._failed(name, plugin_id, phase, PluginTimeout(watchdog.budget)) from None
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
+            raise self._failed(name, plugin_id, phase, exc) from exc
+        finally:
+            watchdog.leave(wait)
+
+    # -- open breakers -------------------------------------------------------------------
+    def _without_open(
+        self, ctx: Context, collected: Collected, phases: frozenset[str]
+    ) -> tuple[Collected, bool]:
+        """``collected`` without the instances whose breaker is open, and whether the
+        request was refused (fail-closed: a 503 is stored on ``ctx`` as an exit)."""
+        breaker = self.breaker
+        if not breaker.active():
+            return collected, False
+        kept, dropped = breaker.split(collected)
+        if dropped:
+            entry = breaker.blocking(dropped, phases)
+            if entry is not None:
+                self._refuse(ctx, entry)
+                return kept, True
+        return kept, False
+
+    def _refuse(self, ctx: Context, entry: OpenBreaker) -> None:
+        """Answer 503 for an open breaker (as an exit: the later phases of the others run)."""
+        from host.proxy.respond import kong_error  # the proxy imports this module
+
+        if self.metrics is not None:
+            self.metrics.breaker_rejected(entry.plugin)
+        kong_error(ctx, 503, BREAKER_MESSAGE, {"Retry-After": str(self.breaker.retry_after(entry))})
 
     # -- calling handlers ----------------------------------------------------------------
     def _start(
@@ -74,6 +153,7 @@ class PhaseRunner:
         """
         kong = self.kong
         name = ""
+        plugin_id = None
         try:
             for index in range(first, len(calls)):
                 fn, is_async, conf, name, plugin_id = calls[index]
@@ -88,7 +168,7 @@ class PhaseRunner:
         except ExitSignal:
             pass
         except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
-            raise PluginError(name, phase, exc) from exc
+            raise self._failed(name, plugin_id, phase, exc) from exc
         finally:
             ctx.plugin_name = None
             ctx.plugin_id = None
@@ -102,11 +182,9 @@ class PhaseRunner:
         ctx.plugin_name = name
         ctx.plugin_id = plugin_id
         try:
-            await pending
+            await self._wait(pending, name, plugin_id, phase)
         except ExitSignal:
             return
-        except Exception as exc:  # noqa: BLE001 - any plugin failure is contained
-            raise PluginError(name, phase, exc) from exc
         finally:
             ctx.plugin_name = None
             ctx.plugin_id = None
@@ -126,19 +204,21 @@ class PhaseRunner:
             await self._run(ctx, (call,), phase)
 
     # -- which plugins run ---------------------------------------------------------------
-    @staticmethod
-    def collected(ctx: Context) -> Collected:
-        """The configs of the later phases: collected in access, else the global ones."""
+    def collected(self, ctx: Context) -> Collected:
+        """The configs of the later phases: collected in access, else the global ones
+        (without those whose breaker is open)."""
         collected = ctx.collected
         if collected is None:
-            return ctx.snapshot.plugins.global_plugins  # type: ignore[union-attr]
+            collected = ctx.snapshot.plugins.global_plugins  # type: ignore[union-attr]
+            if self._open and self.breaker.active():
+                collected = self.breaker.split(collected)[0]
         return collected  # type: ignore[no-any-return]
 
     def has_phase(self, ctx: Context, phase: str) -> bool:
         """Whether any plugin of the request implements ``phase`` (to skip the work when none)."""
         collected = ctx.collected
         if collected is None:
-            collected = ctx.snapshot.plugins.global_plugins  # type: ignore[union-attr]
+            collected = self.collected(ctx)
         return phase in collected.calls
 
     filters = has_phase
@@ -156,7 +236,12 @@ class PhaseRunner:
     async def rewrite(self, ctx: Context) -> None:
         """Global plugins' ``rewrite`` handlers (no route is known yet)."""
         ctx.phase = _REWRITE
-        calls = ctx.snapshot.plugins.global_plugins.calls.get("rewrite")  # type: ignore[union-attr]
+        global_plugins = ctx.snapshot.plugins.global_plugins  # type: ignore[union-attr]
+        if self._open:
+            global_plugins, refused = self._without_open(ctx, global_plugins, _REWRITE_ONLY)
+            if refused:
+                return
+        calls = global_plugins.calls.get("rewrite")
         if calls:
             await self._run(ctx, calls, "rewrite")
 
@@ -166,25 +251,35 @@ class PhaseRunner:
         Returns ``None`` when the handlers are done, else a coroutine to await (see
         :meth:`_start`).  Like Kong, configs are still collected after an exit or an
         error, so the later phases (header_filter, body_filter, log) of every plugin
-        still run.
+        still run.  An instance whose breaker is open is left out; in fail-closed mode the
+        request is then answered 503 before any access handler runs.
         """
         ctx.phase = _ACCESS
         static = plan.static
         if static is None:
             return self._access_resolved(ctx, plan)
+        refused = False
+        if self._open:
+            static, refused = self._without_open(ctx, static, GATING_PHASES)
         ctx.plugins = static.instances
         ctx.collected = static
         calls = static.calls.get("access")
-        return self._start(ctx, calls, "access") if calls else None
+        return self._start(ctx, calls, "access") if calls and not refused else None
 
     async def _access_resolved(self, ctx: Context, plan: Plan) -> None:
         """Access when the configs depend on the consumer: resolved plugin by plugin."""
         collected = []
         failure: PluginError | None = None
+        open_ = self.breaker.active() if self._open else None
         for cand in plan.candidates:
             consumer = ctx.consumer
             inst = cand.resolve(consumer["id"] if consumer else "")
             if inst is None:
+                continue
+            if open_ and inst.id in open_:  # its breaker is open: left out, or a 503
+                entry = self.breaker.blocking((inst,), GATING_PHASES)
+                if entry is not None and not ctx.exited and failure is None:
+                    self._refuse(ctx, entry)
                 continue
             collected.append(inst)
             if ctx.exited or failure is not None:
@@ -249,7 +344,7 @@ class PhaseRunner:
             except ExitSignal:
                 continue
             except Exception as exc:  # noqa: BLE001 - logged, the other handlers still run
-                log_plugin_error(ctx, PluginError(name, "log", exc))
+                log_plugin_error(ctx, self._failed(name, plugin_id, "log", exc))
                 continue
             finally:
                 ctx.plugin_name = None
@@ -266,11 +361,11 @@ class PhaseRunner:
         ctx.plugin_name = name
         ctx.plugin_id = plugin_id
         try:
-            await pending
+            await self._wait(pending, name, plugin_id, "log")
         except ExitSignal:
             pass
-        except Exception as exc:  # noqa: BLE001 - logged, the other handlers still run
-            log_plugin_error(ctx, PluginError(name, "log", exc))
+        except PluginError as err:  # logged, the other handlers still run
+            log_plugin_error(ctx, err)
         finally:
             ctx.plugin_name = None
             ctx.plugin_id = None
@@ -279,23 +374,3 @@ class PhaseRunner:
                 await self._run(ctx, (later,), "log")
             except PluginError as err:
                 log_plugin_error(ctx, err)
-
-
-def log_plugin_error(ctx: Context, err: PluginError) -> None:
-    """The one log line for a failed plugin: plugin, phase, route and request id."""
-    route = ctx.route or {}
-    log.error(
-        "plugin '%s' failed in phase '%s' (route %s, request %s): %s",
-        err.plugin,
-        err.phase,
-        route.get("name") or route.get("id") or "-",
-        ctx.request_id,
-        err.cause,
-        exc_info=(type(err.cause), err.cause, err.cause.__traceback__),
-        extra={
-            "plugin": err.plugin,
-            "phase": err.phase,
-            "request_id": ctx.request_id,
-            "route": route.get("name"),
-        },
-    )

@@ -14,6 +14,7 @@ from host.proxy.upstream_client import (
     UpstreamResponse,
     UpstreamTimeout,
 )
+from host.proxy.upstream_tls import TLSOptions, sni_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
@@ -91,14 +92,17 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
     connect_timeout = ctx.connect_timeout / 1000
     write_timeout = ctx.write_timeout / 1000
     read_timeout = ctx.read_timeout / 1000
-    tls = ctx.upstream_scheme == "https"
+    # https: the service's TLS options (verification, CAs, client certificate), resolved
+    # once per snapshot; the SNI is the Host sent upstream, as Kong's $upstream_host
+    tls: TLSOptions | bool = client.tls.options_for(ctx) if ctx.upstream_scheme == "https" else False
     tried: set[tuple[str, int]] = set()
     attempts = 1 + max(0, ctx.retries)
     last: UpstreamError | None = None
     for _attempt in range(attempts):
         host, port = _pick(ctx, tried)
         tried.add((host, port))
-        head = build_request_head(method, target, _host_header(ctx, host, port), lines, framing)
+        host_header = _host_header(ctx, host, port)
+        head = build_request_head(method, target, host_header, lines, framing)
         started = time.perf_counter()
         ctx.t_upstream_start = started
         try_info = {"ip": host, "port": port, "balancer_latency": 0}
@@ -110,7 +114,7 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
                 head,
                 payload,
                 tls=tls,
-                server_hostname=host,
+                server_hostname=sni_of(host_header) if tls else None,
                 connect_timeout=connect_timeout,
                 write_timeout=write_timeout,
                 read_timeout=read_timeout,

@@ -22,6 +22,7 @@ from host.proxy.respond import kong_error, send_response, send_upstream_response
 from host.proxy.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
 from host.proxy.wire import send_raw
 from host.router import normalize_path
+from pdk.client_tls import CONNECTION_KEY as TLS_CONNECTION
 from pdk.nginx import STATS
 from pdk.phases import Phase
 
@@ -187,8 +188,12 @@ class ProxyHandler:
             if ctx.exited:
                 return await send_response(ctx, request, runner)
 
+        sni = None
+        if ctx.scheme == "https":  # routes may match on the TLS server name (``snis``)
+            connection = ctx.extra.get(TLS_CONNECTION)
+            sni = connection.server_name if connection is not None else None
         match = snapshot.router.match(
-            ctx.method, ctx.headers.get(_HOST, ""), ctx.path, ctx.headers, ctx.port, ctx.scheme
+            ctx.method, ctx.headers.get(_HOST, ""), ctx.path, ctx.headers, ctx.port, ctx.scheme, sni
         )
         ctx.phase = _ACCESS
         if match is None:

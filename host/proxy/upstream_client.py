@@ -5,6 +5,9 @@ most of the budget of a proxied request, so the proxy talks to upstreams through
 this small client instead: one :class:`asyncio.Protocol` per connection, the
 ``httptools`` (llhttp) parser, one ``transport.write`` for the request head, timers
 instead of ``wait_for`` tasks, and per-(host, port, tls) pools of idle connections.
+A TLS connection is pooled by its server name and TLS options too
+(:class:`~host.proxy.upstream_tls.TLSOptions`, Kong's pool key), so a connection is
+never reused by a request that would have verified or authenticated differently.
 
 Timeouts follow nginx: ``connect`` for the TCP (and TLS) handshake, ``write`` between
 two successive writes, ``read`` between two successive reads.  The connection protocol
@@ -25,6 +28,7 @@ from host.proxy._upstream_connection import (
     UpstreamError,
     UpstreamTimeout,
 )
+from host.proxy.upstream_tls import TLSOptions, UpstreamTLS, chain_too_long
 
 __all__ = [
     "UpstreamClient",
@@ -132,9 +136,11 @@ class UpstreamClient:
         self.pool_size = pool_size
         self.idle_timeout = idle_timeout
         self.max_requests = max_requests
-        self._pools: dict[tuple[str, int, bool], list[Connection]] = {}
+        self._pools: dict[tuple[str, int, Any], list[Connection]] = {}
         self._ssl = ssl_context
         self._closed = False
+        #: the TLS options of services, resolved once per snapshot (see forward.py)
+        self.tls = UpstreamTLS()
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -153,7 +159,7 @@ class UpstreamClient:
         conn._reset()
         pool.append(conn)
 
-    def _take(self, key: tuple[str, int, bool]) -> Connection | None:
+    def _take(self, key: tuple[str, int, Any]) -> Connection | None:
         pool = self._pools.get(key)
         if not pool:
             return None
@@ -167,22 +173,32 @@ class UpstreamClient:
         return None
 
     async def _connect(
-        self, host: str, port: int, tls: bool, timeout: float, server_hostname: str | None
+        self,
+        key: tuple[str, int, Any],
+        tls: bool | TLSOptions,
+        timeout: float,
+        server_hostname: str | None,
     ) -> Connection:
         loop = asyncio.get_running_loop()
-        key = (host, port, tls)
-        conn = Connection(key, loop)
+        host, port = key[0], key[1]
+        conn = Connection(key, loop)  # type: ignore[arg-type]
         kwargs: dict[str, Any] = {}
+        options = tls if isinstance(tls, TLSOptions) else None
         if tls:
-            kwargs["ssl"] = self._ssl_context()
+            kwargs["ssl"] = options.context if options is not None else self._ssl_context()
             kwargs["server_hostname"] = server_hostname or host
         try:
             async with asyncio.timeout(timeout):
-                await loop.create_connection(lambda: conn, host, port, **kwargs)
+                transport, _ = await loop.create_connection(lambda: conn, host, port, **kwargs)
         except TimeoutError:
             raise UpstreamTimeout("upstream connect timed out", stage="connect") from None
         except (OSError, ssl.SSLError) as exc:
             raise UpstreamConnectError(f"failed to connect to upstream {host}:{port}: {exc}") from None
+        if options is not None and options.verify_depth is not None:
+            too_long = chain_too_long(transport.get_extra_info("ssl_object"), options.verify_depth)
+            if too_long is not None:
+                transport.close()
+                raise UpstreamConnectError(f"failed to connect to upstream {host}:{port}: {too_long}")
         return conn
 
     async def request(
@@ -192,7 +208,7 @@ class UpstreamClient:
         head: bytes,
         body: bytes | AsyncIterator[bytes] | None,
         *,
-        tls: bool = False,
+        tls: bool | TLSOptions = False,
         server_hostname: str | None = None,
         connect_timeout: float = 60.0,
         write_timeout: float = 60.0,
@@ -207,14 +223,21 @@ class UpstreamClient:
         iterator of chunks (sent as they come, chunk-encoded when ``chunked``).
         A pooled connection that turns out to be closed before any response byte
         arrives is replaced by a fresh one once, when the body can be replayed.
+        ``tls`` is ``True`` for the client's default context, or the
+        :class:`~host.proxy.upstream_tls.TLSOptions` of the service; ``server_hostname``
+        is the name sent as SNI and verified (the host when not given).
         """
-        key = (host, port, tls)
+        if tls:
+            options_key = tls.key if isinstance(tls, TLSOptions) else None
+            key: tuple[str, int, Any] = (host, port, (server_hostname or host, options_key))
+        else:
+            key = (host, port, False)
         replayable = not hasattr(body, "__aiter__")
         conn = self._take(key)
         reused = conn is not None
         while True:
             if conn is None:
-                conn = await self._connect(host, port, tls, connect_timeout, server_hostname)
+                conn = await self._connect(key, tls, connect_timeout, server_hostname)
             try:
                 return await self._exchange(conn, head, body, write_timeout, read_timeout, head_only, chunked)
             except UpstreamError as exc:

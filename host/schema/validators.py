@@ -131,7 +131,8 @@ def compile_pcre(pattern: str) -> re.Pattern[str]:
 
 
 def call_custom(fn: Callable[[Any], Any], value: Any) -> Result:
-    """Run a ``custom_validator``: ``True``/``(True, _)`` passes, ``(None|False, msg)`` fails."""
+    """Run a ``custom_validator``: ``(None|False, msg)`` fails, any other result passes
+    (Lua's truth: ``0``, ``""`` or an empty table pass, as in Kong)."""
     try:
         result = fn(value)
     except Exception as exc:  # noqa: BLE001 - a broken validator must not take the loader down
@@ -141,7 +142,7 @@ def call_custom(fn: Callable[[Any], Any], value: Any) -> Result:
         err = result[1] if len(result) > 1 else None
     else:
         ok, err = result, None
-    if ok:
+    if ok is not None and ok is not False:
         return True, None
     return False, (None if err is None else str(err))
 

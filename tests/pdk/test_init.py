@@ -25,6 +25,7 @@ def test_namespaces_in_kongs_order():
         "router",
         "nginx",
         "plugin",
+        "client.tls",
     ]
 
 

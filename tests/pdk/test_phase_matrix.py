@@ -125,6 +125,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "kong.nginx.get_subsystem": ALL,
     "kong.nginx.get_statistics": ALL,
     "kong.plugin.get_id": CTX,
+    "kong.client.tls.request_client_certificate": _set("certificate"),
+    "kong.client.tls.disable_session_reuse": _set("certificate"),
+    "kong.client.tls.get_full_client_certificate_chain": _set("rewrite", "access", "response", "balancer", "log"),
+    "kong.client.tls.set_client_verify": _set("rewrite", "access", "response", "balancer"),
+    "kong.client.tls.get_server_name": NOT_IW,  # Moongate's: ngx.ssl.server_name() works in these
 }
 
 #: arguments that pass validation, so only the phase check can fail
@@ -162,6 +167,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "kong.response.exit": (200,),
     "kong.response.error": (500,),
     "kong.log.set_serialize_value": ("a", 1),
+    "kong.client.tls.set_client_verify": ("NONE",),
 }
 
 

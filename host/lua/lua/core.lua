@@ -7,7 +7,10 @@
 --  * environments: each plugin gets its own globals table over a safe base, with
 --    fresh copies of the library tables and its own `require`;
 --  * `require`: the plugin's own modules (kong.plugins.<name>.*), the modules the
---    host provides (host/lua/lua/modules/*.lua), and LuaJIT built-ins from an allow-list.
+--    host provides (host/lua/lua/modules/*.lua), and LuaJIT built-ins from an allow-list;
+--  * trust levels: a plugin's environment is built by the builder of its kind
+--    (`trusted` here; sandbox.lua adds `sandboxed` and `untrusted` in a sandboxed
+--    runtime); `kong` and `ngx` are per-plugin read-only views (isolation.lua).
 local B = ...   -- Python backing functions (host/lua/runtime.py: _Backing)
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
@@ -16,7 +19,7 @@ local type, error, pairs, ipairs, select, tostring = type, error, pairs, ipairs,
 local setmetatable, getmetatable, rawget, rawset = setmetatable, getmetatable, rawget, rawset
 local load, pcall, xpcall, unpack = load, pcall, xpcall, unpack
 local traceback, getinfo = debug.traceback, debug.getinfo
-local find, sub, format, gsub, byte = string.find, string.sub, string.format, string.gsub, string.byte
+local find, sub, format, gsub, byte, match = string.find, string.sub, string.format, string.gsub, string.byte, string.match
 local real_require = require
 
 local H = {}
@@ -78,26 +81,84 @@ function H.wrap(pyfn)
   return function(...) return checked(pyfn(...)) end
 end
 
+-- the results of a function run on the main thread (see H.on_main)
+local function checked_main(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
+end
+
 ---------------------------------------------------------------------------------
 -- coroutine driver
 ---------------------------------------------------------------------------------
-local function call_tail(fn, ...) return fn(...) end
-local function worker_loop(...)
-  return worker_loop(co_yield(DONE, call_tail(...)))
-end
+-- lupa keeps, in each Lua object it hands to Python, the lua_State the object was
+-- made on: a coroutine's, when plugin code passed it to a Python function.  Once
+-- that coroutine is collected, releasing the Python object crashes the process.  So
+-- the driver's coroutines are not left to die: a handler's error ends inside its
+-- coroutine (xpcall in worker_loop) and the coroutine goes back to the pool; the
+-- ones dropped in flight (after kong.response.exit, a request cancelled while
+-- waiting) rest in GRAVES for a while; and what must outlive the handler (a timer's
+-- callback) can be handed over from the main thread (H.on_main).
 
-local pool, npool, POOL_MAX = {}, 0, 128
+-- error values that are not plugin errors but violations: value -> marker text the
+-- host turns into host.lua.sandbox.SandboxViolation (sandbox.lua adds its kill sentinel)
+local VIOLATION = { ["not enough memory"] = "\0moongate:violation:memory" }
+H.VIOLATION = VIOLATION
+
+local function error_message(err)
+  if type(err) == "string" then return err end
+  if type(err) == "table" and type(rawget(err, "message")) == "string" then return rawget(err, "message") end
+  return "(error object is a " .. type(err) .. " value)"
+end
 
 local function error_text(co, err)
-  if type(err) ~= "string" then
-    if type(err) == "table" and type(rawget(err, "message")) == "string" then
-      err = rawget(err, "message")
-    else
-      err = "(error object is a " .. type(err) .. " value)"
-    end
-  end
-  return traceback(co, err)
+  local violation = VIOLATION[err]
+  if violation ~= nil then return violation end
+  return traceback(co, error_message(err))
 end
+
+-- xpcall's message handler inside a handler's coroutine: the text with its traceback,
+-- read as before the coroutines were kept (a dead coroutine's traceback: the failing
+-- frame without a line, which the message has) and without the driver's own frames
+local function on_error(err)
+  local violation = VIOLATION[err]
+  if violation ~= nil then return violation end
+  local tb = traceback(error_message(err), 2)
+  local head, first, rest = match(tb, "^(.-\nstack traceback:\n\t)([^\n]*)(.*)$")
+  if head == nil then return tb end
+  if sub(first, 1, 3) ~= "[C]" then first = gsub(first, ":%d+: in ", ": in ", 1) end
+  local cut = find(rest, "\n\t[C]: in function 'xpcall'", 1, true)
+  if cut then rest = sub(rest, 1, cut - 1) end
+  return head .. first .. rest
+end
+
+local FAILED, MAIN = "\0moongate:failed", "\0moongate:main"
+H.MAIN = MAIN
+local function outcome(ok, ...)
+  if ok then return DONE, ... end
+  return FAILED, VIOLATION[(...)] or (...)
+end
+local function call_tail(fn, ...) return fn(...) end
+local function worker_loop(...)
+  return worker_loop(co_yield(outcome(xpcall(call_tail, on_error, ...))))
+end
+
+local pool, npool = {}, 0
+local GRAVES, NGRAVES, grave = {}, 1024, 0
+
+--- Keep a handle that will never be resumed from being collected for a while.
+function H.bury(h)
+  grave = grave % NGRAVES + 1
+  GRAVES[grave] = h
+end
+
+local function release(h)
+  h.R, h.plugin = nil, nil
+  npool = npool + 1
+  pool[npool] = h
+end
+
+-- fn(...) run on the main thread for a handler (H.on_main): (ok, results...)
+local function main_call(fn, ...) return pcall(fn, ...) end
 
 -- What H.call and H.resume return.  The first value is true, or the request state
 -- table when this call made it (the host keeps it for the request's next calls), or
@@ -106,29 +167,42 @@ end
 -- results), 2 EXIT, 3 IO (then the handle to resume, the operation and its
 -- arguments), 4 a bare yield from plugin code (then the handle).
 local function finish(h, ok, tag, ...)
+  if tag == MAIN and ok then -- still this request's turn: run it here, go on
+    return finish(h, co_resume(h.co, main_call(...)))
+  end
   CUR, CUR_PLUGIN, CUR_H = nil, nil, nil
   local first = true
   if h.fresh then
     first, h.fresh = h.R, false
   end
-  if not ok then
-    return false, error_text(h.co, tag), first ~= true and first or nil
-  end
-  if tag == DONE then
-    h.R, h.plugin = nil, nil
-    if npool < POOL_MAX then
-      npool = npool + 1
-      pool[npool] = h
-    end
+  if tag == DONE and ok then
+    release(h)
     return first, 1, ...
   end
+  if not ok then -- the coroutine died (an error escaped the worker loop)
+    return false, error_text(h.co, tag), first ~= true and first or nil
+  end
+  if tag == FAILED then
+    release(h)
+    return false, (...), first ~= true and first or nil
+  end
   if tag == EXIT then
+    H.bury(h)
     return first, 2, ...
   end
   if tag == IO then
     return first, 3, h, ...
   end
   return first, 4, h  -- a bare coroutine.yield() from plugin code: resumed later
+end
+
+--- Run `fn(...)` on the main thread for the running handler and return its results
+--- (errors are raised again here): Python functions called there get objects made on
+--- the main thread, which may outlive the handler (timers).  Outside a handler's own
+--- coroutine, or where it cannot yield, `fn` runs in place.
+function H.on_main(fn, ...)
+  if CUR_H == nil or not co_isyieldable() then return fn(...) end
+  return checked_main(co_yield(MAIN, fn, ...))
 end
 
 --- Start `fn(...)` in a coroutine for request state R (false: made on first use;
@@ -168,8 +242,8 @@ end
 -- coroutines up to the driver, as OpenResty does for its cosockets
 ---------------------------------------------------------------------------------
 local function resume_through(co, ok, tag, ...)
-  if ok and tag == IO and co_status(co) == "suspended" then
-    return resume_through(co, co_resume(co, co_yield(IO, ...)))
+  if ok and (tag == IO or tag == MAIN) and co_status(co) == "suspended" then
+    return resume_through(co, co_resume(co, co_yield(tag, ...)))
   end
   if ok and tag == EXIT then
     return H.exit()
@@ -329,6 +403,7 @@ local function env_for(plugin)
 end
 
 local function make_require(plugin)
+  -- (also used by sandbox.lua, which allows only some of what it resolves)
   return function(name)
     if type(name) ~= "string" then
       error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
@@ -345,9 +420,27 @@ local function make_require(plugin)
     return v
   end
 end
+H.make_require = make_require
+
+local isolation = load(B.lua_file("isolation"), "@moongate/isolation.lua")()
+H.view = isolation.view
+H.VIEW_MODES = isolation.MODES
+isolation.set_on_main(H.on_main)
+
+--- plugin name -> kind of environment (default H.default_env_kind); kind -> builder
+local ENV_KIND, ENV_BUILDERS = {}, {}
+H.env_kind, H.env_builders, H.default_env_kind = ENV_KIND, ENV_BUILDERS, "trusted"
 
 --- The globals table of plugin `plugin` (created once, shared by its files).
 function new_env(plugin)
+  local env = ENV_BUILDERS[ENV_KIND[plugin] or H.default_env_kind](plugin)
+  ENVS[plugin] = env
+  return env
+end
+
+--- A trusted plugin's globals: the safe base, its own copies of the library tables,
+--- `require` for anything the host resolves, views of `kong` and `ngx`.
+function ENV_BUILDERS.trusted(plugin)
   local env = copy(BASE)
   env.string = copy(safe_string)
   env.table = copy(table)
@@ -357,11 +450,11 @@ function new_env(plugin)
   env.coroutine = new_coroutine_lib()
   env.require = make_require(plugin)
   env.load, env.loadstring = make_load(env)
-  env.kong = H.kong
-  env.ngx = H.ngx
+  local seen = {}
+  env.kong = H.view(H.kong, "kong", "trusted", seen)
+  env.ngx = H.view(H.ngx, "ngx", "trusted", seen)
   env.print = H.print
   env._G = env
-  ENVS[plugin] = env
   return env
 end
 H.env_for = env_for
@@ -393,6 +486,22 @@ function H.compile_in(plugin, src, chunkname)
   return load(src, chunkname, "t", env_for(plugin))
 end
 
+--- Compile untrusted code (a pre-function/post-function code string) for plugin
+--- `plugin` as the `untrusted_lua` setting says: `off` refuses it (Kong's message),
+--- `on` gives it a fresh globals table over the plugin's own; `sandbox` is served by
+--- sandbox.lua in a sandboxed runtime.  Returns the function, or nil and the error.
+H.untrusted_lua = "sandbox"
+H.UNTRUSTED_OFF = "loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'"
+function H.compile_untrusted(plugin, src, chunkname)
+  if H.untrusted_lua == "off" then return nil, H.UNTRUSTED_OFF end
+  if type(src) ~= "string" then return nil, "expected a string" end
+  if byte(src, 1) == 27 then return nil, "attempt to load chunk with wrong mode" end
+  if H.untrusted_lua == "on" then
+    return load(src, chunkname, "t", setmetatable({}, { __index = env_for(plugin) }))
+  end
+  return nil, "untrusted_lua = sandbox: untrusted code runs in a sandboxed runtime only"
+end
+
 --- Call `handler[phase](handler, conf)`: the shape every handler call has.
 function H.phase_call(handler, phase, conf)
   return handler[phase](handler, conf)
@@ -403,7 +512,9 @@ function H.bind_phase(handler, phase)
   return function(conf) return handler[phase](handler, conf) end
 end
 
--- nothing in the runtime can dump bytecode
+-- nothing in the runtime can dump bytecode, and lupa's `python` helpers are not
+-- reachable even from host code
 string.dump = nil
+python = nil
 
 return H

@@ -135,3 +135,14 @@ def test_ca_certificate_checks(registry: PluginRegistry) -> None:
         "kong.yml: ca_certificates[1]: please submit only one certificate at a time",
         'kong.yml: ca_certificates[2]: certificate expired, "Not After" time is in the past',
     ]
+
+
+def test_configuration_hash_follows_certificate_changes(registry: PluginRegistry) -> None:
+    from host.config.snapshot import Snapshot
+
+    first, second = make_cert("one.example"), make_cert("two.example")
+    hashes = {
+        Snapshot(load(registry, certificates=[{"cert": c, "key": k, "snis": ["a.example"]}]), registry).hash
+        for c, k in (first, second, first)
+    }
+    assert len(hashes) == 2  # a reload that only swaps a certificate is a new configuration

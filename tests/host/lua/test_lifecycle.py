@@ -105,8 +105,8 @@ def write_plugin(root: Path, name: str, handler: str, schema: str | None = None)
          "cannot implement 'response' together with 'header_filter'"),
         ("return 42", "handler.lua must return the handler table"),
         ("local x = = 1", "unexpected symbol near '='"),
-        ("local m = require 'socket.url'\nreturn { PRIORITY = 1, VERSION = '1.0.0' }",
-         "module 'socket.url' not found"),
+        ("local m = require 'pb'\nreturn { PRIORITY = 1, VERSION = '1.0.0' }",
+         "module 'pb' not found"),
     ],
 )
 def test_load_time_checks(tmp_path, handler, message):
@@ -118,11 +118,11 @@ def test_load_time_checks(tmp_path, handler, message):
 
 
 def test_missing_module_message_names_plugin_file_and_module(tmp_path):
-    folder = write_plugin(tmp_path, "needs", "local x = 1\nlocal url = require 'socket.url'\nreturn {}")
+    folder = write_plugin(tmp_path, "needs", "local x = 1\nlocal pb = require 'pb'\nreturn {}")
     with pytest.raises(PluginLoadError) as info:
         load_lua_plugin(LuaHost(), "needs", folder)
     text = str(info.value)
-    assert f"{folder}/handler.lua:2" in text and "socket.url" in text and "'needs'" in text
+    assert f"{folder}/handler.lua:2" in text and "module 'pb'" in text and "'needs'" in text
 
 
 def test_own_modules_load_with_kong_names(tmp_path):

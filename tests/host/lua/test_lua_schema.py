@@ -185,9 +185,13 @@ def test_lua_custom_validator_results_map_to_kongs_messages(host):
                   return nil, "must be even, got " .. v end } },
         { c = { type = "string", custom_validator = function(v) return false, "no " .. v end } },
         { d = { type = "string", custom_validator = function(v) error("boom") end } },
+        { e = { type = "string", custom_validator = function(v) return ({ zero = 0, empty = "", tbl = {} })[v] end } },
         """,
     )
     assert errors(schema, {"a": "ok", "b": 4}) == []
+    # Lua's truth: whatever is not nil or false passes
+    assert [errors(schema, {"a": "ok", "e": v}) for v in ("zero", "empty", "tbl")] == [[], [], []]
+    assert errors(schema, {"a": "ok", "e": "missing"}) == [("config.e", "failed validating: missing")]
     assert errors(schema, {"a": "x", "b": 3, "c": "way", "d": "y"}) == [
         ("config.a", "failed validating: x"),
         ("config.b", "must be even, got 3"),

@@ -66,6 +66,7 @@ kong.table = {
 kong.node = namespace("node")
 kong.ip = namespace("ip")
 kong.client = namespace("client")
+kong.client.tls = namespace("client.tls")
 kong.service = namespace("service")
 kong.request = namespace("request", {
   get_headers = headers_getter(P.request.get_headers),
