@@ -67,7 +67,7 @@ class Settings:
     error_default_type: str = "text/plain"
     untrusted_lua: str = "sandbox"
     # Lua trust levels and the in-process sandbox (host/lua/sandbox.py, sdk-docs/security.md)
-    untrusted_lua_sandbox_requires: list[str] = field(default_factory=list)  # modules sandboxed code may require
+    untrusted_lua_sandbox_requires: list[str] = field(default_factory=list)  # modules it may require
     untrusted_lua_sandbox_environment: list[str] = field(default_factory=list)  # globals linked in, dotted
     plugin_trust: dict[str, str] = field(default_factory=dict)  # plugin name -> trusted | sandboxed
     plugin_trust_default: str = "trusted"  # plugins found in plugins_dirs

@@ -96,11 +96,15 @@ async def _continue(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any,
         if tag == EXIT:
             raise ExitSignal()
         handle = res[2]
-        if tag == IO:
-            results = await io_ops.run(host, current_context(), res[3], res[4:])
-        else:  # a bare coroutine.yield() from plugin code: let others run, then go on
-            await asyncio.sleep(0)
-            results = ()
+        try:
+            if tag == IO:
+                results = await io_ops.run(host, current_context(), res[3], res[4:])
+            else:  # a bare coroutine.yield() from plugin code: let others run, then go on
+                await asyncio.sleep(0)
+                results = ()
+        except BaseException:  # cancelled: the coroutine will never be resumed
+            host.H.bury(handle)  # (not collected at once: see core.lua's driver notes)
+            raise
         res = host._resume(handle, *results)
 
 

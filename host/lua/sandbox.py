@@ -2,8 +2,10 @@
 
 A :class:`SandboxedHost` is a :class:`~host.lua.runtime.LuaHost` created with
 ``max_memory = sandbox_max_memory`` into which ``host/lua/lua/sandbox.lua`` is loaded
-(JIT off, the CPU budget hook, guarded ``pcall``/``xpcall``/``coroutine.resume``, the
-string and PDK limits, the environments built from ``sandbox_policy.lua``).  The driver
+(JIT off, the CPU budget hook, guarded ``pcall``/``xpcall``/``coroutine.resume``), with
+``sandbox_strings.lua`` (the string limits, ``lpattern.lua`` for expensive patterns)
+and ``sandbox_env.lua`` (the PDK limits, the environments built from
+``sandbox_policy.lua``).  The driver
 calls its limited ``H.scall``/``H.sresume`` instead of ``H.call``/``H.resume``; nothing
 changes for the worker's trusted runtime.
 
@@ -46,7 +48,11 @@ MARKER = "\0moongate:violation:"
 _MARKER_B = MARKER.encode()
 LIMIT_PREFIX = "sandbox limit: "
 #: Kong's wording for refused writes and requires (reason ``forbidden``)
-_FORBIDDEN = ("Protected by the sandbox", "not allowed within sandbox", "the kong and ngx tables are read-only")
+_FORBIDDEN = (
+    "Protected by the sandbox",
+    "not allowed within sandbox",
+    "the kong and ngx tables are read-only",
+)
 #: CPU budget of load-time calls into a sandboxed plugin (module bodies, schema walk)
 LOAD_BUDGET = 2.0
 #: string.rep output and values handed to the PDK (bytes), nesting of gsub callbacks
@@ -137,7 +143,9 @@ class SandboxLimits:
 class SandboxedHost(LuaHost):
     """A Lua runtime for sandboxed code: own memory cap, JIT off, CPU budget per call."""
 
-    def __init__(self, settings: Any = None, *, name: str = "sandbox", limits: SandboxLimits | None = None) -> None:
+    def __init__(
+        self, settings: Any = None, *, name: str = "sandbox", limits: SandboxLimits | None = None
+    ) -> None:
         self.limits = limits or SandboxLimits.from_settings(settings)
         super().__init__(settings, max_memory=self.limits.max_memory)
         self.name = name
@@ -148,7 +156,9 @@ class SandboxedHost(LuaHost):
         load = self.runtime.eval("load")
         lpattern = load(_lua_file(b"lpattern"), b"@moongate/lpattern.lua")()
         policy = load(_lua_file(b"sandbox_policy"), b"@moongate/sandbox_policy.lua")()
-        load(_lua_file(b"sandbox"), b"@moongate/sandbox.lua")(self.H, policy, lpattern, self.limits.lua_table(self))
+        load(_lua_file(b"sandbox"), b"@moongate/sandbox.lua")(
+            self.H, policy, lpattern, self.limits.lua_table(self), _lua_file
+        )
         self._scall = self.H.scall
         self._sresume = self.H.sresume
         self._call = self._limited_call
@@ -222,4 +232,6 @@ class SandboxedHost(LuaHost):
             killed = self.H.sandbox_end_load()
             if killed:
                 self.clean()
-                raise SandboxViolation("timeout", f"CPU budget of {self.limits.load_budget:g} s exceeded while loading")
+                raise SandboxViolation(
+                    "timeout", f"CPU budget of {self.limits.load_budget:g} s exceeded while loading"
+                )

@@ -174,7 +174,9 @@ class Sandbox:
             for name in self.plugins:
                 self._load(host, name)
         except Exception:  # noqa: BLE001 - keep the old runtime: its calls keep failing cleanly
-            log.exception("failed to recreate the sandboxed runtime '%s'", self.name, extra={"plugin": self.name})
+            log.exception(
+                "failed to recreate the sandboxed runtime '%s'", self.name, extra={"plugin": self.name}
+            )
             if old is not None:
                 old.broken = False
             return

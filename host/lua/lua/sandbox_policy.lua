@@ -67,5 +67,9 @@ return {
 
     resty.md5 resty.random resty.redis resty.sha1 resty.sha256 resty.sha512
     resty.string resty.lrucache resty.lrucache.pureffi resty.http resty.ipmatcher
+    resty.ada resty.openssl.digest resty.openssl.hmac resty.openssl.kdf resty.openssl.mac
+    resty.openssl.pkey resty.openssl.rand
+
+    pl.stringx pl.tablex socket.url
   ]],
 }

@@ -80,8 +80,14 @@ class Upstream:
 class GatewayProcess:
     """``moongate start -c kong.yml`` in a child process; ``env``: settings as variables."""
 
-    def __init__(self, tmp: Path, config: dict[str, Any], *, env: dict[str, str] | None = None,
-                 plugins_dirs: list[Path] = ()) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        config: dict[str, Any],
+        *,
+        env: dict[str, str] | None = None,
+        plugins_dirs: list[Path] = (),
+    ) -> None:
         self.tmp = tmp
         self.config_file = tmp / "kong.yml"
         self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -90,19 +96,40 @@ class GatewayProcess:
         dirs = [arg for d in plugins_dirs for arg in ("--plugins-dir", str(d))]
         with self.log.open("w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "host.cli", "start", "-c", str(self.config_file),
-                 "--proxy-listen", f"127.0.0.1:{self.port}", "--status-listen", f"127.0.0.1:{self.status_port}",
-                 *dirs],
+                [
+                    sys.executable,
+                    "-m",
+                    "host.cli",
+                    "start",
+                    "-c",
+                    str(self.config_file),
+                    "--proxy-listen",
+                    f"127.0.0.1:{self.port}",
+                    "--status-listen",
+                    f"127.0.0.1:{self.status_port}",
+                    *dirs,
+                ],
                 cwd=REPO,
-                env={**BASE_ENV, "PYTHONFAULTHANDLER": "1", "MOONGATE_PLUGIN_BREAKER_THRESHOLD": "0", **(env or {})},
+                env={
+                    **BASE_ENV,
+                    "PYTHONFAULTHANDLER": "1",
+                    "MOONGATE_PLUGIN_BREAKER_THRESHOLD": "0",
+                    **(env or {}),
+                },
                 stdout=subprocess.DEVNULL,
                 stderr=err,
             )
         self.pid = self.proc.pid
         _wait_port(self.status_port, self.proc, self.log)
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 30.0) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})

@@ -131,8 +131,10 @@ def test_gsub_replacements(repl: str) -> None:
 
 def test_init_and_anchors() -> None:
     host = LuaHost()
-    code = ("return function(F) return {{F.find('abcabc', 'b', 3)}, {F.find('abcabc', 'b', -2)}, "
-            "{F.match('abcabc', '^b', 2)}, {F.find('abc', 'c', -10)}, {F.gsub('abc', '%w', '%0%0', 2)}} end")
+    code = (
+        "return function(F) return {{F.find('abcabc', 'b', 3)}, {F.find('abcabc', 'b', -2)}, "
+        "{F.match('abcabc', '^b', 2)}, {F.find('abc', 'c', -10)}, {F.gsub('abc', '%w', '%0%0', 2)}} end"
+    )
     run = host.compile(code)()
     assert host.to_python(run(LP(host))) == host.to_python(run(host.compile("return string")()))
 
@@ -152,6 +154,8 @@ def test_init_and_anchors() -> None:
         (b"a" * 30_000, b"^a-b", False, "lua"),  # gmatch: ^ is a plain character
     ],
 )
-def test_expensive_patterns_go_to_the_lua_matcher(subject: bytes, pattern: bytes, anchor: bool, route: str) -> None:
+def test_expensive_patterns_go_to_the_lua_matcher(
+    subject: bytes, pattern: bytes, anchor: bool, route: str
+) -> None:
     host = SandboxedHost()
     assert host.H.sandbox_pattern_route(subject, pattern, 1, anchor) == route.encode()

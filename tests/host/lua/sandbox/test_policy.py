@@ -18,11 +18,43 @@ from host.lua.sandbox import SandboxedHost
 ABSENT = {"table.pack", "table.unpack"}
 
 FORBIDDEN = [
-    "getmetatable", "setmetatable", "rawget", "rawset", "rawequal", "load", "loadstring", "loadfile",
-    "dofile", "collectgarbage", "getfenv", "setfenv", "newproxy", "module", "package", "debug",
-    "python", "gcinfo", "ffi", "jit.off", "jit.flush", "jit.util", "jit.opt", "io.open", "io.popen",
-    "io.lines", "io.write", "io.read", "os.execute", "os.getenv", "os.exit", "os.remove", "os.rename",
-    "os.tmpname", "string.dump", "coroutine.isyieldable", "math.randomseed",
+    "getmetatable",
+    "setmetatable",
+    "rawget",
+    "rawset",
+    "rawequal",
+    "load",
+    "loadstring",
+    "loadfile",
+    "dofile",
+    "collectgarbage",
+    "getfenv",
+    "setfenv",
+    "newproxy",
+    "module",
+    "package",
+    "debug",
+    "python",
+    "gcinfo",
+    "ffi",
+    "jit.off",
+    "jit.flush",
+    "jit.util",
+    "jit.opt",
+    "io.open",
+    "io.popen",
+    "io.lines",
+    "io.write",
+    "io.read",
+    "os.execute",
+    "os.getenv",
+    "os.exit",
+    "os.remove",
+    "os.rename",
+    "os.tmpname",
+    "string.dump",
+    "coroutine.isyieldable",
+    "math.randomseed",
 ]
 
 
@@ -64,15 +96,18 @@ def test_code_strings_get_exactly_kongs_lua_environment(host: SandboxedHost) -> 
 
 def test_sandboxed_plugins_get_the_plugin_list_too(host: SandboxedHost) -> None:
     fn = host.compile_in("policy-probe", ENUMERATE)
-    expected = (policy_names(host, "lua") | policy_names(host, "plugin")) - ABSENT | {"kong", "ngx", "require", "_G"}
+    expected = (policy_names(host, "lua") | policy_names(host, "plugin")) - ABSENT | {
+        "kong",
+        "ngx",
+        "require",
+        "_G",
+    }
     assert set(host.to_python(fn())) == expected
 
 
 @pytest.mark.parametrize("name", FORBIDDEN)
 def test_forbidden_item_is_unreachable(host: SandboxedHost, name: str) -> None:
-    path = " and ".join(
-        ".".join(name.split(".")[: i + 1]) for i in range(len(name.split(".")))
-    )
+    path = " and ".join(".".join(name.split(".")[: i + 1]) for i in range(len(name.split("."))))
     assert untrusted(host, f"return type({path})") == "nil"
 
 

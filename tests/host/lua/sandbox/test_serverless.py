@@ -24,7 +24,9 @@ GENERIC_500 = "An unexpected error occurred"
 def config(upstream: Any, *plugins: dict[str, Any], path: str = "/") -> dict[str, Any]:
     return {
         "_format_version": "3.0",
-        "services": [{**service(upstream), "routes": [{"name": "r", "paths": [path], "plugins": list(plugins)}]}],
+        "services": [
+            {**service(upstream), "routes": [{"name": "r", "paths": [path], "plugins": list(plugins)}]}
+        ],
     }
 
 
@@ -62,7 +64,9 @@ def test_schema_reports_kongs_parse_error(name: str) -> None:
     with pytest.raises(ConfigError) as info:
         validate({"name": name, "config": {"access": ["local x = 1", "print("]}})
     expected = f"error parsing {name}: [string \"print(\"]:1: unexpected symbol near '<eof>'"
-    assert any("config.access[1]" in e and expected in e for e in info.value.errors), info.value.errors  # 0-based
+    assert any("config.access[1]" in e and expected in e for e in info.value.errors), (
+        info.value.errors
+    )  # 0-based
 
 
 def test_schema_refuses_bytecode() -> None:
@@ -88,10 +92,17 @@ def test_priorities_and_trust_are_kongs() -> None:
 
 # -- running -----------------------------------------------------------------------------
 async def test_access_code_runs_and_can_exit(make_gateway, echo_upstream, http) -> None:
-    gw = await make_gateway(config(echo_upstream, pre(access=[
-        "kong.service.request.set_header('x-pre', 'one')",
-        "if kong.request.get_header('x-stop') then return kong.response.exit(418, {message = 'stopped'}) end",
-    ])))
+    gw = await make_gateway(
+        config(
+            echo_upstream,
+            pre(
+                access=[
+                    "kong.service.request.set_header('x-pre', 'one')",
+                    "if kong.request.get_header('x-stop') then return kong.response.exit(418, {message = 'stopped'}) end",
+                ]
+            ),
+        )
+    )
     async with http.get(gw.url + "/") as resp:
         assert resp.status == 200
         assert (await resp.json())["headers"]["x-pre"] == "one"
@@ -103,7 +114,9 @@ async def test_access_code_runs_and_can_exit(make_gateway, echo_upstream, http) 
 async def test_returned_function_keeps_its_upvalues(make_gateway, echo_upstream, http) -> None:
     """Compiled once per config: the chunk runs once, the function it returns every time
     (the first request runs it too)."""
-    counter = "local count = 0 return function() count = count + 1 kong.response.set_header('x-count', count) end"
+    counter = (
+        "local count = 0 return function() count = count + 1 kong.response.set_header('x-count', count) end"
+    )
     gw = await make_gateway(config(echo_upstream, pre(access=[counter])))
     seen = []
     for _ in range(3):
@@ -121,13 +134,17 @@ async def test_first_run_that_exits_runs_the_chunk_again(make_gateway, echo_upst
 
 
 async def test_pre_runs_first_and_post_last(make_gateway, echo_upstream, http) -> None:
-    gw = await make_gateway(config(
-        echo_upstream,
-        pre(access=["kong.ctx.shared.serverless = 'pre'"]),
-        {"name": "tagger", "config": {"tag": "python"}},
-        post(access=["kong.service.request.set_header('x-order', kong.ctx.shared.serverless .. ',post')"],
-             header_filter=["kong.response.set_header('x-tag-seen', kong.response.get_header('x-tag'))"]),
-    ))
+    gw = await make_gateway(
+        config(
+            echo_upstream,
+            pre(access=["kong.ctx.shared.serverless = 'pre'"]),
+            {"name": "tagger", "config": {"tag": "python"}},
+            post(
+                access=["kong.service.request.set_header('x-order', kong.ctx.shared.serverless .. ',post')"],
+                header_filter=["kong.response.set_header('x-tag-seen', kong.response.get_header('x-tag'))"],
+            ),
+        )
+    )
     async with http.get(gw.url + "/") as resp:
         body = await resp.json()
         assert body["headers"]["x-order"] == "pre,post"
@@ -135,12 +152,21 @@ async def test_pre_runs_first_and_post_last(make_gateway, echo_upstream, http) -
 
 
 async def test_every_response_phase(make_gateway, echo_upstream, http) -> None:
-    gw = await make_gateway(config(echo_upstream, pre(
-        header_filter=["kong.response.set_header('x-hf', 'yes') kong.response.clear_header('content-length')"],
-        body_filter=["if ngx.arg[1] ~= '' then ngx.arg[1] = '[' .. #ngx.arg[1] .. ']' end"],
-        log=["ngx.shared.kong:incr('pre-function-log', 1, 0)"],
-        access=["kong.response.set_header('x-logged', tostring(ngx.shared.kong:get('pre-function-log')))"],
-    )))
+    gw = await make_gateway(
+        config(
+            echo_upstream,
+            pre(
+                header_filter=[
+                    "kong.response.set_header('x-hf', 'yes') kong.response.clear_header('content-length')"
+                ],
+                body_filter=["if ngx.arg[1] ~= '' then ngx.arg[1] = '[' .. #ngx.arg[1] .. ']' end"],
+                log=["ngx.shared.kong:incr('pre-function-log', 1, 0)"],
+                access=[
+                    "kong.response.set_header('x-logged', tostring(ngx.shared.kong:get('pre-function-log')))"
+                ],
+            ),
+        )
+    )
     async with http.get(gw.url + "/") as resp:
         assert resp.headers["x-hf"] == "yes"
         assert (await resp.text()).startswith("[")
@@ -165,8 +191,10 @@ async def test_sandbox_mode_limits_and_on_mode_does_not(make_gateway, echo_upstr
 
 
 async def test_on_mode_sees_the_trusted_environment(make_gateway, echo_upstream, http) -> None:
-    code = ("local s = require('kong.tools.string') "
-            "return kong.response.exit(200, {split = s.split('a,b', ','), meta = type(getmetatable)})")
+    code = (
+        "local s = require('kong.tools.string') "
+        "return kong.response.exit(200, {split = s.split('a,b', ','), meta = type(getmetatable)})"
+    )
     gw = await make_gateway(config(echo_upstream, pre(access=[code])), untrusted_lua="on")
     async with http.get(gw.url + "/") as resp:
         assert await resp.json() == {"split": ["a", "b"], "meta": "function"}
@@ -177,7 +205,9 @@ async def test_sandbox_requires_only_what_the_setting_allows(make_gateway, echo_
     gw = await make_gateway(config(echo_upstream, pre(access=[code])))
     async with http.get(gw.url + "/") as resp:
         assert resp.status == 500
-    gw = await make_gateway(config(echo_upstream, pre(access=[code])), untrusted_lua_sandbox_requires=["cjson"])
+    gw = await make_gateway(
+        config(echo_upstream, pre(access=[code])), untrusted_lua_sandbox_requires=["cjson"]
+    )
     async with http.get(gw.url + "/") as resp:
         assert resp.status == 200
         assert await resp.text() == '{"ok":true}'
