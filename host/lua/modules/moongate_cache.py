@@ -8,9 +8,9 @@ live in Python caches.  Python provides:
   already loading waits here (``H.io("cache_wait", token, timeout)``) until the loader
   calls ``wake(token)``, then reads the cache again, so concurrent misses of one key run
   the loader once (mlcache does this with a lock);
-* ``snapshot_key`` (the configuration hash of the request's snapshot): the cache is
-  emptied when a request arrives with a different configuration, as Kong purges its
-  cache when DB-less Kong loads a new configuration;
+* the cache is emptied when a request arrives with a different configuration (the
+  Lua side compares ``H.snapshot_key()`` of ``moongate.db``), as Kong purges its cache
+  when DB-less Kong loads a new configuration;
 * :func:`purge_lua_cache`, for the gateway to call when it applies a configuration.
 """
 
@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from host.context import current_context
 from host.lua.io_ops import io_op
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,11 +74,7 @@ def backing(host: LuaHost) -> dict[str, Callable[..., Any]]:
             if not future.done():
                 future.set_result(True)
 
-    def snapshot_key() -> bytes:
-        snapshot = current_context().snapshot
-        return b"" if snapshot is None else snapshot.hash.encode()
-
     def defaults() -> tuple[float, float]:
         return ttl, neg_ttl
 
-    return {"now": time.time, "wake": wake, "snapshot_key": snapshot_key, "defaults": defaults}
+    return {"now": time.time, "wake": wake, "defaults": defaults}

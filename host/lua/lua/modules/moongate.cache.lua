@@ -38,18 +38,9 @@ local tokens = 0
 local config_key = false
 
 -- empty the cache when the request's configuration is not the one it was filled from
+H.require("moongate.db")  -- H.snapshot_key
 local function check_config()
-  local R = H.current()
-  local key
-  if R ~= nil then
-    key = R.db_snapshot
-    if key == nil then
-      key = B.snapshot_key()
-      R.db_snapshot = key
-    end
-  else
-    key = B.snapshot_key()
-  end
+  local key = H.snapshot_key()
   if key ~= config_key then
     if config_key then
       entries = {}

@@ -126,18 +126,21 @@ end
 ---------------------------------------------------------------------------------
 local STORES, RECENT = {}, {}   -- hash -> {entity -> index}; hashes, most recent first
 
-local function snapshot_store()
+--- The configuration hash of the running request's snapshot (asked once per request;
+--- kong.cache uses it too).
+function H.snapshot_key()
   local R = H.current()
-  local key
-  if R ~= nil then
-    key = R.db_snapshot
-    if key == nil then
-      key = B.snapshot_key()
-      R.db_snapshot = key
-    end
-  else
+  if R == nil then return B.snapshot_key() end
+  local key = R.db_snapshot
+  if key == nil then
     key = B.snapshot_key()
+    R.db_snapshot = key
   end
+  return key
+end
+
+local function snapshot_store()
+  local key = H.snapshot_key()
   local store = STORES[key]
   if store == nil then
     store = {}
