@@ -1,0 +1,30 @@
+"""The ``moongate`` command line.
+
+One module per command group, each registering itself on :data:`main`:
+``start`` (host/cli/start.py), ``config`` (config_cmd.py), ``plugins`` (plugins_cmd.py)
+and ``demo-upstream`` (demo.py).  Logs go to stderr as structured lines; machine
+output (JSON, tables) to stdout.
+"""
+
+from __future__ import annotations
+
+import click
+
+from host.settings import Settings
+
+__all__ = ["main", "settings_from_env"]
+
+
+def settings_from_env(**overrides: object) -> Settings:
+    """Settings from ``MOONGATE_*``/``KONG_*`` environment variables plus CLI overrides."""
+    return Settings.from_env(**overrides)
+
+
+@click.group()
+@click.version_option(package_name="moongate")
+def main() -> None:
+    """Moongate: a Kong-compatible API gateway."""
+
+
+# the command modules register on `main`; imported last because they import it
+from host.cli import config_cmd, demo, plugins_cmd, start  # noqa: E402, F401
