@@ -64,15 +64,26 @@ async def main() -> None:
     host.H.pyfn = lambda: None
     loop = host.compile("local f = H.pyfn return function(n) for i = 1, n do f() end end")()
     rows.append(("Lua -> Python callback", best(lambda: loop(100), N // 100) / 100))
-    get_header = host.compile_in("bench", "return function(n) for i = 1, n do kong.request.get_header('user-agent') end end")()
-    rows.append(("kong.request.get_header from Lua (one crossing)", best(lambda: get_header(100), N // 100) / 100))
-    set_header = host.compile_in("bench", "return function(n) for i = 1, n do kong.response.set_header('x-a', 'b') end end")()
+    get_header = host.compile_in(
+        "bench", "return function(n) for i = 1, n do kong.request.get_header('user-agent') end end"
+    )()
+    rows.append(
+        ("kong.request.get_header from Lua (one crossing)", best(lambda: get_header(100), N // 100) / 100)
+    )
+    set_header = host.compile_in(
+        "bench", "return function(n) for i = 1, n do kong.response.set_header('x-a', 'b') end end"
+    )()
     rows.append(("kong.response.set_header from Lua", best(lambda: set_header(100), N // 100) / 100))
 
     empty = host.compile_in("bench", "return { access = function() end }")()
     state = False
     phase_call = host.H.phase_call
-    rows.append(("handler call through the driver (empty)", await abest(lambda: drive(host, state, b"bench", phase_call, empty, b"access", None))))
+    rows.append(
+        (
+            "handler call through the driver (empty)",
+            await abest(lambda: drive(host, state, b"bench", phase_call, empty, b"access", None)),
+        )
+    )
 
     spec = load_lua_plugin(host, "bench-lua-1", ROOT / "lua_plugins" / "bench-lua-1")
     handler = spec.handlers["access"]
@@ -81,7 +92,9 @@ async def main() -> None:
 
     from bench.plugins import bench_header_echo
 
-    rows.append(("its Python twin (bench_header_echo.access)", best(lambda: bench_header_echo.access(kong, conf))))
+    rows.append(
+        ("its Python twin (bench_header_echo.access)", best(lambda: bench_header_echo.access(kong, conf)))
+    )
 
     width = max(len(name) for name, _ in rows)
     print(f"{'operation':<{width}}  µs/op")

@@ -22,10 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
+
+from bench.rowspec import discover_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PLUGINS = ROOT / "bench" / "plugins"
@@ -86,8 +88,22 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
-def run_wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float, float, int]:
-    cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def run_wrk(
+    url: str, seconds: int, connections: int, headers: list[str] | None = None
+) -> tuple[int, float, float, float, int]:
+    extra = [arg for header in headers or [] for arg in ("-H", header)]
+    cmd = [
+        "taskset",
+        "-c",
+        LOAD_CORE,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        *extra,
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -103,11 +119,19 @@ def run_wrk(url: str, seconds: int, connections: int) -> tuple[int, float, float
     return requests, rps, p50, p99, errors
 
 
-def measure(name: str, url: str, pids: list[int], seconds: int, connections: int, warm: bool = True) -> Row:
+def measure(
+    name: str,
+    url: str,
+    pids: list[int],
+    seconds: int,
+    connections: int,
+    warm: bool = True,
+    headers: list[str] | None = None,
+) -> Row:
     if warm:
-        run_wrk(url, 2, connections)  # warm-up: pools, caches, JIT
+        run_wrk(url, 2, connections, headers)  # warm-up: pools, caches, JIT
     before = cpu_ticks(pids)
-    requests, rps, p50, p99, errors = run_wrk(url, seconds, connections)
+    requests, rps, p50, p99, errors = run_wrk(url, seconds, connections, headers)
     after = cpu_ticks(pids)
     cpu_us = (after - before) / CLK_TCK * 1e6 / max(requests, 1)
     return Row(name, rps, p50, p99, cpu_us, requests, errors)
@@ -210,6 +234,7 @@ def start_gateway(
     return proc, port
 
 
+EXTRA_ROWS = discover_rows()  # bench/rows_*.py: the plugin, balancing and worker rows
 ROWS = [
     "upstream",
     "nginx",
@@ -222,6 +247,7 @@ ROWS = [
     "moongate-py-twin",
     "moongate-lua-1",
     "moongate-lua-5",
+    *EXTRA_ROWS,
 ]
 
 
@@ -231,6 +257,7 @@ class Target:
     name: str
     url: str
     pids: list[int]
+    headers: list[str] = field(default_factory=list)
 
 
 def start_targets(procs: Procs, tmp: Path, wanted: list[str]) -> list[Target]:
@@ -277,6 +304,14 @@ def start_targets(procs: Procs, tmp: Path, wanted: list[str]) -> list[Target]:
         if key in wanted:
             proc, port = start_gateway(procs, tmp, key, gateway_config(up_port, nroutes, plugins))
             targets.append(Target(key, label, f"http://127.0.0.1:{port}/", [proc.pid]))
+    for key, spec in EXTRA_ROWS.items():
+        if key in wanted:
+            values = spec.setup(procs=procs, tmp=tmp, up_port=up_port) if spec.setup else {}
+            config = spec.config(up_port=up_port, tmp=tmp, **values)
+            proc, port = start_gateway(procs, tmp, key, config, spec.args)
+            pids = [proc.pid, *children(proc.pid)]  # --workers N: the supervisor and its workers
+            url = f"http://127.0.0.1:{port}{spec.path}"
+            targets.append(Target(key, spec.label, url, pids, spec.headers))
     return targets
 
 
@@ -304,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         targets = start_targets(procs, tmp, wanted)
         for target in targets:  # warm-up: pools, caches
-            run_wrk(target.url, 1, args.connections)
+            run_wrk(target.url, 1, args.connections, target.headers)
         # Rows are measured in interleaved rounds so that a disturbance of the shared
         # machine hits one round of every row rather than all of one row; per row the
         # round with the least CPU per request is kept (the least disturbed one).
@@ -312,7 +347,15 @@ def main(argv: list[str] | None = None) -> int:
             # a different order each round: a row never always follows the same neighbour
             order = targets[round_no % len(targets) :] + targets[: round_no % len(targets)]
             for target in order:
-                row = measure(target.name, target.url, target.pids, per_round, args.connections, warm=False)
+                row = measure(
+                    target.name,
+                    target.url,
+                    target.pids,
+                    per_round,
+                    args.connections,
+                    warm=False,
+                    headers=target.headers,
+                )
                 results.setdefault(target.key, []).append(row)
     finally:
         procs.stop_all()
@@ -329,7 +372,8 @@ def print_table(rows: list[Row]) -> None:
     naive = next((r for r in rows if r.name == "naive aiohttp proxy"), None)
     header = (
         f"{'row':34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10} {'rps/nginx':>9} "
-        f"{'CPU/nginx':>9} {'CPU/naive':>9} {'CPU/no-plugins':>14} {'+µs':>6} {'errors':>6}"
+        f"{'CPU/nginx':>9} {'CPU/naive':>9} {'CPU/no-plugins':>14} {'rps/no-plugins':>14} {'+µs':>6} "
+        f"{'errors':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -341,9 +385,10 @@ def print_table(rows: list[Row]) -> None:
         )
         naive_ratio = f"{r.cpu_us / naive.cpu_us:.2f}" if naive and naive.cpu_us else "-"
         added = f"{r.cpu_us - nop.cpu_us:+.1f}" if nop and r.name.startswith("moongate") else "-"
+        nop_rps = f"{r.rps / nop.rps:.2f}" if nop and nop.rps and r.name.startswith("moongate") else "-"
         print(
             f"{r.name:34} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.cpu_us:10.1f} {rps_ratio:>9} "
-            f"{cpu_ratio:>9} {naive_ratio:>9} {nop_ratio:>14} {added:>6} {r.errors:6d}"
+            f"{cpu_ratio:>9} {naive_ratio:>9} {nop_ratio:>14} {nop_rps:>14} {added:>6} {r.errors:6d}"
         )
 
 

@@ -1,0 +1,1 @@
+"""Tests of the bundled plugins (lua_plugins/ and py_plugins/), one package per plugin."""
