@@ -1,4 +1,4 @@
-"""Generate the PDK reference in ``sdk-docs/pdk/`` from the PDK itself.
+"""Generate the PDK reference in ``sdk-docs/pdk/`` from the PDK itself (and the plugin pages).
 
 One Markdown page per namespace (``kong.request.md``, ``kong.service.request.md``,
 ...) plus ``index.md``, built from each public function's docstring (Google style:
@@ -6,6 +6,8 @@ summary, Args, Returns, Raises, Example with a ``Lua:`` and a ``Python:`` line),
 its signature (without the request context argument) and its ``__phases__``.
 The output is deterministic, so :func:`check_pdk_reference` can tell when the
 committed pages are stale; a test runs it.
+
+The bundled plugins' pages in ``sdk-docs/plugins/`` come from :mod:`host.plugin_docs`.
 
 Regenerate with ``python -m host.docsgen`` (``--check`` only reports problems).
 """
@@ -300,12 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="only report problems; exit 1 if there are any")
     args = parser.parse_args(argv)
+    from host.plugin_docs import PLUGIN_PAGES_DIR, check_plugin_pages, generate_plugin_pages
+
     if args.check:
-        problems = check_pdk_reference(args.out)
+        problems = check_pdk_reference(args.out) + check_plugin_pages(PLUGIN_PAGES_DIR)
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    for path in generate_pdk_reference(args.out):
+    for path in [*generate_pdk_reference(args.out), *generate_plugin_pages(PLUGIN_PAGES_DIR)]:
         print(path)
     problems = [p for p in check_pdk_reference(args.out) if not p.startswith(("stale page", "missing page"))]
     for problem in problems:
