@@ -133,7 +133,31 @@ class _Loader:
         if self.errors:
             raise ConfigError(self.errors)
         self._link_snis(items)
-        return self._build(items, types)
+        config = self._build(items, types)
+        self._check_ordering(config)
+        return config
+
+    def _check_ordering(self, config: DeclarativeConfig) -> None:
+        """Dynamic ordering rules must not form a cycle on any route (checked once, here)."""
+        if not any(p.get("ordering") for p in config.plugins):
+            return
+        from host.plugins.iterator import PluginIterator
+        from host.plugins.ordering import OrderingCycle
+
+        plugins = PluginIterator(config.plugins, self.registry)
+        for route in config.routes:
+            service = route.get("service") or {}
+            try:
+                plugins.plan(route["id"], service.get("id") or "")
+            except OrderingCycle as cycle:
+                label = f"name={route['name']}" if route.get("name") else f"id={route['id']}"
+                self.errors.append(
+                    f"{self.source}: plugins ({', '.join(sorted(set(cycle.names)))}) on routes ({label}): "
+                    f"ordering: cycle in access (each must run before the next): {' -> '.join(cycle.names)}"
+                )
+                break  # one message per configuration: the same rules usually cycle on many routes
+        if self.errors:
+            raise ConfigError(self.errors)
 
     def _catalog(self) -> dict[str, EntityType]:
         """Core entities, and those of the loaded plugins (an entity whose primary key is

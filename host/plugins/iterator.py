@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.plugins.ordering import access_order, dependencies
 from host.plugins.spec import PluginRegistry, PluginSpec
 
 __all__ = ["PluginInstance", "PluginIterator", "Candidate", "Collected", "Plan", "HandlerCall", "NO_PLUGINS"]
@@ -81,13 +82,17 @@ class Collected:
 
     __slots__ = ("instances", "calls", "sees_response")
 
-    def __init__(self, instances: Iterable[PluginInstance]) -> None:
+    def __init__(
+        self, instances: Iterable[PluginInstance], access_rank: dict[str, int] | None = None
+    ) -> None:
         self.instances: tuple[PluginInstance, ...] = tuple(instances)
         calls: dict[str, list[HandlerCall]] = {}
         for inst in self.instances:
             name = inst.spec.name
             for phase, (fn, is_async) in inst.calls.items():
                 calls.setdefault(phase, []).append((fn, is_async, inst.conf, name, inst.id))
+        if access_rank and "access" in calls:  # dynamic ordering (host/plugins/ordering.py)
+            calls["access"].sort(key=lambda call: access_rank[call[3]])
         self.calls: dict[str, tuple[HandlerCall, ...]] = {p: tuple(c) for p, c in calls.items()}
         #: some handler reads or edits the response (else it is sent as the upstream's)
         self.sees_response = any(p in self.calls for p in ("response", "header_filter", "body_filter", "log"))
@@ -108,6 +113,11 @@ class Candidate:
     by_consumer: dict[tuple[str, str, str], PluginInstance] | None
     route_id: str
     service_id: str
+
+    def instances(self) -> list[PluginInstance]:
+        """Every config this candidate may resolve to."""
+        found = [self.base] if self.base is not None else []
+        return found + list((self.by_consumer or {}).values())
 
     def resolve(self, consumer_id: str) -> PluginInstance | None:
         """The config for the current consumer (``""`` when none), by Kong's precedence."""
@@ -133,15 +143,29 @@ class Plan:
     ``static`` is the collected set when no candidate has a consumer-scoped config (the
     common case): the configs are then known before access runs and the request reuses
     this one :class:`Collected`.  Otherwise (``None``) they are resolved per request.
+    ``access_candidates`` is the order of the access phase: the priority order unless
+    some instance has ``ordering`` rules (resolved here, once per plan).
+
+    Raises:
+        OrderingCycle: the ordering rules of these plugins cannot all hold.
     """
 
-    __slots__ = ("candidates", "static")
+    __slots__ = ("candidates", "static", "access_candidates", "access_rank")
 
     def __init__(self, candidates: list[Candidate]) -> None:
         self.candidates = candidates
+        self.access_candidates = candidates
+        self.access_rank: dict[str, int] | None = None
+        entities = [inst.entity for c in candidates for inst in c.instances() if inst.entity.get("ordering")]
+        if entities:
+            names = [c.spec.name for c in candidates]
+            order = access_order(names, dependencies(entities, set(names)))
+            if order != names:
+                self.access_rank = {name: i for i, name in enumerate(order)}
+                self.access_candidates = sorted(candidates, key=lambda c: self.access_rank[c.spec.name])  # type: ignore[index]
         self.static: Collected | None = None
         if all(c.by_consumer is None for c in candidates):
-            self.static = Collected(c.base for c in candidates if c.base is not None)
+            self.static = Collected((c.base for c in candidates if c.base is not None), self.access_rank)
 
 
 class PluginIterator:

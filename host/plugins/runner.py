@@ -271,7 +271,7 @@ class PhaseRunner:
         collected = []
         failure: PluginError | None = None
         open_ = self.breaker.active() if self._open else None
-        for cand in plan.candidates:
+        for cand in plan.access_candidates:
             consumer = ctx.consumer
             inst = cand.resolve(consumer["id"] if consumer else "")
             if inst is None:
@@ -291,8 +291,10 @@ class PhaseRunner:
                 await self._run(ctx, ((call[0], call[1], inst.conf, inst.spec.name, inst.id),), "access")
             except PluginError as err:
                 failure = err
+        if plan.access_rank:  # access ran in the dynamic order; the other phases keep PRIORITY's
+            collected.sort(key=lambda inst: inst.spec.sort_key())
         ctx.plugins = tuple(collected)
-        ctx.collected = Collected(collected)
+        ctx.collected = Collected(collected, plan.access_rank)
         if failure is not None:
             raise failure
 

@@ -178,3 +178,10 @@ def test_load_time_checks(tmp_path, files, failed, reason):
     assert reason in loaded.failures[failed]
     assert "good-one" in loaded  # the others still load
     assert not any("_private" in key or "skipped" in why for key, why in loaded.failures.items())
+
+
+def test_plugins_order_transcript():
+    ((command, expected),) = transcript("plugins-order.console")
+    code, output = run(command)
+    assert code == 0
+    assert output == expected
