@@ -14,7 +14,9 @@ and methods::
 
 Its name is ``NAME`` when given, else the module name with ``_`` replaced by ``-``.
 Sources, in order: the bundled ``py_plugins`` package, the ``moongate.plugins``
-entry-point group, and plugin directories (``*.py`` files and packages).
+entry-point group, and plugin directories (``*.py`` files and packages).  A file written
+for Kong's Python PDK (module-level ``Schema``/``version``/``priority``, ``class
+Plugin(config)``) runs through :mod:`host.plugins.kong_python_pdk`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 
 import pluggy
 
-from host.plugins import hookspecs
+from host.plugins import hookspecs, kong_python_pdk
 from host.plugins.spec import PluginLoadError, PluginSpec, validate_metadata
 from pdk.phases import PLUGIN_PHASES
 
@@ -290,19 +292,38 @@ def _candidates(
 
 
 def discover_python_plugins(
-    plugin_dirs: Iterable[str] = (), *, bundled: bool = True
+    plugin_dirs: Iterable[str] = (),
+    *,
+    bundled: bool = True,
+    isolate: Callable[[str, Path], PluginSpec | None] | None = None,
 ) -> tuple[list[PluginSpec], dict[str, str]]:
-    """Load every Python plugin found; returns (specs, failures by name or source)."""
+    """Load every Python plugin found; returns (specs, failures by name or source).
+
+    ``isolate(name, path)`` (``host.isolated.python_isolation``) is asked first about each
+    plugin of a plugin directory (named after its file): a spec means the plugin runs
+    in worker processes and is never imported here."""
     specs: list[PluginSpec] = []
     failures: dict[str, str] = {}
     pm = _PhaseManager("moongate")
     pm.add_hookspecs(hookspecs)
+    kong_python_pdk.install_fallback()
     for label, load, default_name in _candidates(plugin_dirs, bundled):
+        if isolate is not None and default_name is None and Path(label).exists():
+            try:
+                isolated = isolate(Path(label).stem.replace("_", "-"), Path(label))
+            except PluginLoadError as exc:
+                failures[exc.plugin] = str(exc)
+                continue
+            if isolated is not None:
+                specs.append(isolated)
+                continue
         try:
             obj = load()
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the gateway
             failures[label] = f"{label}: import failed: {exc!r}"
             continue
+        if kong_python_pdk.is_kong_python_pdk_plugin(obj):  # named after its file, as in Kong
+            obj = kong_python_pdk.adapt(obj, default_name or obj.__name__.rsplit(".", 1)[-1])
         try:
             specs.append(load_python_plugin(obj, manager=pm, default_name=default_name))
         except PluginLoadError as exc:
