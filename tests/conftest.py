@@ -62,7 +62,13 @@ async def make_gateway() -> AsyncIterator[GatewayFactory]:
     ) -> RunningGateway:
         dirs = [str(TEST_PLUGINS)] if plugins_dirs is None else [str(d) for d in plugins_dirs]
         settings = Settings(
-            proxy_listen="127.0.0.1:0", status_listen="127.0.0.1:0", plugins_dirs=dirs, **overrides
+            **{
+                "proxy_listen": "127.0.0.1:0",
+                "status_listen": "127.0.0.1:0",
+                "admin_listen": "off",
+                "plugins_dirs": dirs,
+                **overrides,
+            }
         )
         registry = build_registry(settings)
         cfg = load_data(config, registry, source="test.yml")

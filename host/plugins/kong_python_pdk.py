@@ -34,7 +34,6 @@ __all__ = ["LuaStyleKong", "adapt", "install_fallback", "is_kong_python_pdk_plug
 
 #: the phases kong-python-pdk knows for HTTP (``preread`` is a stream phase)
 PHASES = ("certificate", "rewrite", "access", "response", "log")
-_NON_RETURNING = frozenset({"kong.response.exit", "kong.response.error"})
 _FALLBACK = Path(__file__).resolve().parent / "kong_pdk_fallback"
 
 
@@ -53,10 +52,6 @@ def is_kong_python_pdk_plugin(obj: Any) -> bool:
         return False
     ours = any(hasattr(src, attr) for src in (obj, obj.Plugin) for attr in ("PRIORITY", "VERSION"))
     return not ours and any(hasattr(obj, attr) for attr in ("version", "priority", "Schema"))
-
-
-class _Exit(Exception):  # noqa: N818 - control flow, not an error
-    """Raised after ``kong.response.exit``/``error``: the handler stops there."""
 
 
 class PDKException(Exception):
@@ -88,8 +83,6 @@ class _Namespace:
             if self._lua_style:
                 return None, str(err)
             raise PDKException(f"exception from {self._path}: {err}") from err
-        if self._path in _NON_RETURNING:
-            raise _Exit
         return (value, None) if self._lua_style else value
 
     def __repr__(self) -> str:
@@ -144,11 +137,8 @@ def adapt(module: ModuleType, name: str) -> type:
 
     def phase_method(phase: str) -> Any:
         def handler(self: Any, kong: Any, conf: dict[str, Any]) -> None:
-            method = getattr(instance_for(conf), phase)
-            try:
-                method(LuaStyleKong(kong, _lua_style()))
-            except _Exit:
-                return
+            # kong.response.exit/error raise the PDK's ExitSignal: the handler ends there
+            getattr(instance_for(conf), phase)(LuaStyleKong(kong, _lua_style()))
 
         handler.__name__ = phase
         handler.__qualname__ = f"{name}.{phase}"

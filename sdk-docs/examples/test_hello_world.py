@@ -1,33 +1,38 @@
-"""Tests for hello-world: one through a real gateway, one for its schema."""
+"""Tests for hello-world: through a real gateway, one handler alone, and its schema."""
 
 from pathlib import Path
 
+import hello_world
 import pytest
 
-from host.config import ConfigError, load_data
-from host.gateway import build_registry
-from host.settings import Settings
+from host.config import ConfigError
 
 PLUGINS_DIR = Path(__file__).parent / "plugins"
 
 
-async def test_greeting_header(make_gateway, echo_upstream, http):
-    config = {
-        "_format_version": "3.0",
-        "services": [{"name": "echo", "url": echo_upstream.url, "routes": [{"paths": ["/"]}]}],
-        "plugins": [{"name": "hello-world", "config": {"greeting": "hi"}}],
-    }
-    gateway = await make_gateway(config, plugins_dirs=[PLUGINS_DIR])
-    async with http.get(gateway.url + "/anything") as resp:
-        assert resp.status == 200
-        assert resp.headers["X-Hello"] == "hi"
-        echoed = await resp.json()  # the echo upstream answers with the request it got
-    assert echoed["path"] == "/anything"
+async def test_greeting_header(gateway, mock_upstream):
+    gw = await gateway.start(
+        plugins=[{"name": "hello-world", "config": {"greeting": "hi"}}], plugins_dirs=[PLUGINS_DIR]
+    )
+    resp = await gw.get("/anything")
+    assert resp.status == 200
+    assert resp.headers["X-Hello"] == "hi"
+    assert resp.json()["path"] == "/anything"  # the mock upstream answers with the request it got
+    assert mock_upstream.requests[-1].path == "/anything"
 
 
-def test_unknown_config_field_is_refused():
-    registry = build_registry(Settings(plugins_dirs=[str(PLUGINS_DIR)]))
-    config = {"_format_version": "3.0", "plugins": [{"name": "hello-world", "config": {"greting": "hi"}}]}
+def test_access_handler_alone(fake_kong):
+    fk = fake_kong(path="/orders")
+    fk.run(hello_world, "access", {"greeting": "yo", "header": "X-Hello"})
+    assert fk.response_headers["X-Hello"] == "yo"
+    assert not fk.exited
+
+
+async def test_unknown_config_field_is_refused(gateway):
     with pytest.raises(ConfigError) as excinfo:
-        load_data(config, registry, source="kong.yml")
-    assert excinfo.value.errors == ["kong.yml: plugins[0] (name=hello-world): config.greting: unknown field"]
+        await gateway.start(
+            plugins=[{"name": "hello-world", "config": {"greting": "hi"}}], plugins_dirs=[PLUGINS_DIR]
+        )
+    assert excinfo.value.errors == [
+        "test config: plugins[0] (name=hello-world): config.greting: unknown field"
+    ]

@@ -1,0 +1,174 @@
+"""A real gateway and a real upstream for a plugin's tests, in the test's event loop."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = ["GatewayHarness", "MockUpstream", "Response", "RunningTestGateway", "build_config"]
+
+
+@dataclass
+class Response:
+    """What a client got: ``status``, ``headers`` (case-insensitive), ``body`` bytes."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass
+class UpstreamRequest:
+    """A request the mock upstream received."""
+
+    method: str
+    path: str
+    query: str
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+@dataclass
+class MockUpstream:
+    """An echo server: answers every request with JSON describing it (method, path,
+    query, headers, body) and records it in ``requests``; ``/status/<code>`` answers
+    with that status."""
+
+    url: str = ""
+    requests: list[UpstreamRequest] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> MockUpstream:
+        from host.demo_upstream import make_app
+
+        app = make_app()
+
+        @web.middleware
+        async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+            body = await request.read()
+            self.requests.append(
+                UpstreamRequest(request.method, request.path, request.query_string, request.headers, body)
+            )
+            return await handler(request)
+
+        app.middlewares.append(record)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def build_config(
+    upstream_url: str,
+    plugins: list[dict[str, Any]] | None = None,
+    routes: list[dict[str, Any]] | None = None,
+    consumers: list[dict[str, Any]] | None = None,
+    **entities: Any,
+) -> dict[str, Any]:
+    """A declarative config: one service ``test`` pointing at ``upstream_url`` with
+    ``routes`` (default: one route ``test`` on ``/``), top-level ``plugins`` (global
+    unless they name a ``route``/``service``/``consumer``), ``consumers`` and any other
+    top-level entity list (``keyauth_credentials=[...]``)."""
+    return {
+        "_format_version": "3.0",
+        "services": [
+            {"name": "test", "url": upstream_url, "routes": routes or [{"name": "test", "paths": ["/"]}]}
+        ],
+        "consumers": consumers or [],
+        "plugins": plugins or [],
+        **entities,
+    }
+
+
+class RunningTestGateway:
+    """A started gateway: ``url``, ``request()``/``get()``/``post()``, ``reload(config)``."""
+
+    def __init__(self, gateway: Any, session: aiohttp.ClientSession) -> None:
+        self.gateway = gateway
+        self.url = f"http://127.0.0.1:{gateway.proxy_port}"
+        self._session = session
+
+    async def request(self, method: str, path: str = "/", **kwargs: Any) -> Response:
+        """Send a request through the gateway (aiohttp's keyword arguments: headers, json,
+        data, params); redirects are not followed and bodies are not decompressed."""
+        async with self._session.request(method, self.url + path, allow_redirects=False, **kwargs) as resp:
+            return Response(resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), await resp.read())
+
+    async def get(self, path: str = "/", **kwargs: Any) -> Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str = "/", **kwargs: Any) -> Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def reload(self, config: dict[str, Any]) -> None:
+        """Validate ``config`` and swap it in, as ``moongate reload`` does (raises ConfigError)."""
+        from host.config import load_data
+
+        await self.gateway.apply(load_data(config, self.gateway.registry, source="test config"))
+
+
+class GatewayHarness:
+    """Starts real gateways for a test and stops them after it."""
+
+    def __init__(self, upstream: MockUpstream, plugins_dirs: list[str]) -> None:
+        self.upstream = upstream
+        self.plugins_dirs = plugins_dirs
+        self._started: list[Any] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(
+        self,
+        config: dict[str, Any] | None = None,
+        *,
+        plugins: list[dict[str, Any]] | None = None,
+        routes: list[dict[str, Any]] | None = None,
+        consumers: list[dict[str, Any]] | None = None,
+        plugins_dirs: list[str | Path] | None = None,
+        settings: dict[str, Any] | None = None,
+        **entities: Any,
+    ) -> RunningTestGateway:
+        """Start a gateway on ``config`` (a whole declarative dict), or on one built with
+        :func:`build_config` from the other arguments; an invalid config raises
+        ``host.config.ConfigError`` with every message."""
+        from host.config import load_data
+        from host.gateway import Gateway, build_registry
+        from host.settings import Settings
+
+        if config is None:
+            config = build_config(self.upstream.url, plugins, routes, consumers, **entities)
+        dirs = [str(d) for d in (plugins_dirs if plugins_dirs is not None else self.plugins_dirs)]
+        options = {"proxy_listen": "127.0.0.1:0", "status_listen": "off", "admin_listen": "off"}
+        gw_settings = Settings(plugins_dirs=dirs, **{**options, **(settings or {})})
+        registry = build_registry(gw_settings)
+        gateway = Gateway(gw_settings, registry, load_data(config, registry, source="test config"))
+        await gateway.start()
+        self._started.append(gateway)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(auto_decompress=False)
+        return RunningTestGateway(gateway, self._session)
+
+    async def stop(self) -> None:
+        for gateway in self._started:
+            await gateway.stop(grace=1.0)
+        if self._session is not None:
+            await self._session.close()
