@@ -25,6 +25,7 @@ from host.plugins.breaker import Breaker
 from host.plugins.python_loader import discover_python_plugins
 from host.plugins.runner import PhaseRunner
 from host.plugins.spec import PluginRegistry
+from host.plugins.trace import trace_registry
 from host.proxy.handler import ProxyHandler
 from host.proxy.tls import TLSTerminator, parse_listeners
 from host.proxy.upstream_client import UpstreamClient
@@ -62,6 +63,8 @@ def build_registry(settings: Settings) -> PluginRegistry:
             failures[spec.name] = str(exc)
     registry = _with_plugin_entities(registry, failures)
     _share_entities(registry)
+    if settings.trace_plugins:  # --trace-plugins: a log line per handler call
+        trace_registry(registry)
     registry.failures.update(failures)
     for reason in failures.values():
         log.error("plugin failed to load: %s", reason)

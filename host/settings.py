@@ -66,6 +66,7 @@ class Settings:
     upstream_keepalive_idle_timeout: int = 60
     error_default_type: str = "text/plain"
     untrusted_lua: str = "sandbox"
+    trace_plugins: bool = False  # log every plugin handler call (moongate start --trace-plugins)
     kong_python_pdk_lua_style: bool = True  # kong-python-pdk plugins get (value, err) tuples (its default)
     # Lua trust levels and the in-process sandbox (host/lua/sandbox.py, sdk-docs/security.md)
     untrusted_lua_sandbox_requires: list[str] = field(default_factory=list)  # modules it may require
