@@ -147,6 +147,7 @@ class Context:
             "plugins",
             "collected",
             "__dict__",
+            "__weakref__",  # what a request opened (Lua cosockets, Redis connections) closes with it
         ]
     )
 

@@ -11,6 +11,7 @@ local PARTS = {
   "moongate.ngx_re",      -- ngx.re.match/find/gmatch/gsub/sub/split
   "moongate.ngx_shared",  -- ngx.shared.DICT
   "moongate.ngx_timer",   -- ngx.timer.at/every, ngx.sleep
+  "moongate.ngx_socket",  -- ngx.socket.tcp/udp/connect (cosockets)
 }
 
 local ngx = {}
