@@ -69,13 +69,31 @@ def _consumer(consumer: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: copy.deepcopy(consumer[k]) for k in _CONSUMER_FIELDS if k in consumer}
 
 
+def _request_headers(ctx: Any) -> Any:
+    """The request's headers as plugins left them (Kong logs ``ngx.req.get_headers()``,
+    which ``kong.service.request.set_header`` changes): the client's when nobody edited
+    them, else the edited ones plus the client's hop-by-hop headers."""
+    edited = ctx.upstream_headers_edited
+    if edited is None:
+        return ctx.headers
+    from multidict import CIMultiDict
+
+    from host.proxy.headers import _HOP_LOWER
+
+    merged = CIMultiDict(edited)
+    for name, value in ctx.headers.items():
+        if name.lower() in _HOP_LOWER and name not in edited:
+            merged.add(name, value)
+    return merged
+
+
 def build(ctx: Any, query: dict[str, Any], max_headers: int) -> dict[str, Any]:
     """Kong's log table for one request (before the queued edits).
 
     ``request.tls`` (``{version, cipher, client_verify}``) is present when the proxy
     put it in ``ctx.extra["tls"]`` for a TLS connection.
     """
-    request_headers = header_dict(ctx.headers, max_headers)
+    request_headers = header_dict(_request_headers(ctx), max_headers)
     for name in ("authorization", "proxy-authorization"):
         if name in request_headers:
             request_headers[name] = "REDACTED"

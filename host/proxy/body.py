@@ -1,4 +1,14 @@
-"""The client's request body: buffered for plugins when small, streamed otherwise."""
+"""The client's request body: buffered for plugins when small, streamed otherwise.
+
+A per-request size limit for the streamed part: a plugin sets
+``kong.ctx.shared["moongate.request_body_limit"]`` (bytes) in ``access``
+(request-size-limiting does, for chunked bodies too large to buffer), and
+:meth:`RequestBody.stream` raises :class:`RequestBodyTooLarge` as soon as more bytes
+than that arrived, without reading the rest.  The exception leaves ``forward()``;
+the request handler is to answer it with Kong's
+``413 {"message":"Request size limit exceeded"}`` (until it maps it, the generic
+error path answers 500).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +20,27 @@ from aiohttp import web
 if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
 
-__all__ = ["RequestBody"]
+__all__ = ["RequestBody", "RequestBodyTooLarge", "BODY_LIMIT_KEY"]
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+#: the ``kong.ctx.shared`` key holding the request's body size limit in bytes
+BODY_LIMIT_KEY = "moongate.request_body_limit"
+
+
+class RequestBodyTooLarge(Exception):
+    """The streamed body went over the request's limit (``BODY_LIMIT_KEY``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body larger than {limit} bytes")
+        self.limit = limit
+
+
+def _limit_of(ctx: Context) -> int | None:
+    limit = ctx.shared.get(BODY_LIMIT_KEY) if ctx.shared else None
+    if isinstance(limit, int | float) and not isinstance(limit, bool) and limit >= 0:
+        return int(limit)
+    return None
 
 
 class RequestBody:
@@ -81,11 +109,20 @@ class RequestBody:
         self._consumed = True
 
     async def stream(self, ctx: Context) -> AsyncIterator[bytes]:
-        """The body not yet read (the buffered prefix first), chunk by chunk."""
+        """The body not yet read (the buffered prefix first), chunk by chunk.
+
+        Raises :class:`RequestBodyTooLarge` before yielding the chunk that goes over the
+        request's body limit (``BODY_LIMIT_KEY``), leaving the rest unread.
+        """
+        limit = _limit_of(ctx)
+        seen = 0
         await self._continue()
         if self._prefix:
             prefix, self._prefix = self._prefix, b""
             ctx.request_size += len(prefix)
+            seen = len(prefix)
+            if limit is not None and seen > limit:
+                raise RequestBodyTooLarge(limit)
             yield prefix
         content = self.request.content
         while True:
@@ -93,5 +130,8 @@ class RequestBody:
             if not chunk:
                 break
             ctx.request_size += len(chunk)
+            seen += len(chunk)
+            if limit is not None and seen > limit:
+                raise RequestBodyTooLarge(limit)
             yield chunk
         self._consumed = True

@@ -15,7 +15,7 @@ from multidict import CIMultiDict, istr
 
 from host.context import Context, ResponseSource, use_context
 from host.plugins.runner import PhaseRunner, PluginError, log_plugin_error
-from host.proxy.body import RequestBody
+from host.proxy.body import RequestBody, RequestBodyTooLarge
 from host.proxy.forward import NoTargetError, forward
 from host.proxy.headers import filter_response_headers
 from host.proxy.respond import kong_error, send_response, send_upstream_response
@@ -235,6 +235,9 @@ class ProxyHandler:
             upstream = await forward(ctx, self.client, body, target)
         except NoTargetError as exc:
             kong_error(ctx, 503, str(exc))
+            return await send_response(ctx, request, runner)
+        except RequestBodyTooLarge:  # a streamed body went over a plugin's limit
+            kong_error(ctx, 413, "Request size limit exceeded")
             return await send_response(ctx, request, runner)
         except UpstreamTimeout as exc:
             log.error("upstream timed out (%s) for request %s", exc, ctx.request_id)

@@ -274,7 +274,12 @@ class UpstreamClient:
             await conn.drain(write_timeout)
         else:
             transport.write(head)
-            await self._stream_body(conn, body, write_timeout, chunked)
+            try:
+                await self._stream_body(conn, body, write_timeout, chunked)
+            except BaseException:  # the client's body failed (a limit, a client gone): the
+                conn.reusable = False  # upstream got half a request, the connection is done
+                transport.close()
+                raise
         try:
             status, raw_headers, complete = await conn.read_head(read_timeout)
         except BaseException:
