@@ -36,7 +36,7 @@ GUIDE_REQUEST_ID = "4a3de9ba623e0ad0cba41f2411286572"
 #: LuaJIT/OpenResty built-ins plugins may require (host/lua/lua/core.lua)
 BUILTIN_MODULES = {"bit", "string.buffer", "table.clear", "table.new"}
 #: names the guide says do not exist, or raise when read
-ABSENT_NGX = {"ngx.socket", "ngx.location.capture"}
+ABSENT_NGX = {"ngx.location.capture"}
 EMPTY_SCHEMA = 'return { name = "%s", fields = { { config = { type = "record", fields = {} } } } }'
 
 
