@@ -71,7 +71,10 @@ class Settings:
     # Lua trust levels and the in-process sandbox (host/lua/sandbox.py, sdk-docs/security.md)
     untrusted_lua_sandbox_requires: list[str] = field(default_factory=list)  # modules it may require
     untrusted_lua_sandbox_environment: list[str] = field(default_factory=list)  # globals linked in, dotted
-    plugin_trust: dict[str, str] = field(default_factory=dict)  # plugin name -> trusted | sandboxed
+    plugin_trust: dict[str, str] = field(default_factory=dict)  # plugin name -> trusted | sandboxed | isolated
+    isolated_timeout_ms: int = 1000  # wall-clock ms per phase call of an isolated plugin; then SIGKILL
+    isolated_workers: int = 1  # worker processes per isolated plugin (host/isolated/)
+    isolated_max_memory: int = 1 << 30  # bytes: RLIMIT_AS of each isolated worker process; 0: none
     plugin_trust_default: str = "trusted"  # plugins found in plugins_dirs
     untrusted_plugins_dirs: list[str] = field(default_factory=list)  # third-party plugins: sandboxed
     sandbox_cpu_budget_ms: int = 50  # CPU time a sandboxed handler may use per phase call

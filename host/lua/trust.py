@@ -15,8 +15,10 @@ where the plugin was found:
 in its own environment).  Each ``sandboxed`` plugin gets a
 :class:`~host.lua.sandbox.SandboxedHost` of its own (pre-function and post-function
 share one: their code strings have the same authors), owned by a :class:`Sandbox`
-that recreates it when a violation left it broken.  ``isolated`` (a separate worker
-process) is planned and refused for now.
+that recreates it when a violation left it broken.  Each ``isolated`` plugin runs in
+worker processes of its own (:mod:`host.isolated`), supervised by an
+:class:`~host.isolated.runtime.IsolatedRuntime` (a :class:`Sandbox` for the gateway's
+lifecycle: it is closed, and its processes killed, when the gateway stops).
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from host.lua.runtime import LuaHost
 from host.lua.sandbox import SandboxedHost, SandboxLimits
 from host.plugins.spec import PluginLoadError, PluginSpec
 
-__all__ = ["TRUSTED", "SANDBOXED", "trust_of", "Placement", "Sandbox", "UNTRUSTED_CODE_PLUGINS"]
+__all__ = ["TRUSTED", "SANDBOXED", "ISOLATED", "trust_of", "Placement", "Sandbox", "UNTRUSTED_CODE_PLUGINS"]
 
 log = logging.getLogger("moongate.lua")
 
-TRUSTED, SANDBOXED = "trusted", "sandboxed"
-LEVELS = (TRUSTED, SANDBOXED)
+TRUSTED, SANDBOXED, ISOLATED = "trusted", "sandboxed", "isolated"
+LEVELS = (TRUSTED, SANDBOXED, ISOLATED)
 #: bundled plugins that run code strings from the configuration (Kong's untrusted_lua)
 UNTRUSTED_CODE_PLUGINS = frozenset({"pre-function", "post-function"})
 
@@ -45,7 +47,7 @@ UNTRUSTED_CODE_PLUGINS = frozenset({"pre-function", "post-function"})
 def trust_of(settings: Any, name: str, origin: str, source: str = "") -> str:
     """The trust level of plugin ``name`` found at ``origin`` (``bundled``,
     ``plugins_dir``, ``untrusted_dir``); raises :class:`PluginLoadError` for a level
-    that does not exist (or not yet)."""
+    that does not exist."""
     if origin == "bundled" and name in UNTRUSTED_CODE_PLUGINS:
         return SANDBOXED if getattr(settings, "untrusted_lua", "sandbox") == "sandbox" else TRUSTED
     explicit = (getattr(settings, "plugin_trust", None) or {}).get(name)
@@ -57,10 +59,8 @@ def trust_of(settings: Any, name: str, origin: str, source: str = "") -> str:
         level = SANDBOXED
     else:
         level = getattr(settings, "plugin_trust_default", TRUSTED)
-    if level == "isolated":
-        raise PluginLoadError(name, source, "trust level 'isolated' is planned but not available yet")
     if level not in LEVELS:
-        raise PluginLoadError(name, source, f"unknown trust level {level!r} (trusted or sandboxed)")
+        raise PluginLoadError(name, source, f"unknown trust level {level!r} (trusted, sandboxed or isolated)")
     return level
 
 
@@ -81,6 +81,10 @@ class Placement:
                 SandboxLimits.from_settings(self.settings)
             except ValueError as exc:
                 raise PluginLoadError(name, source, str(exc)) from None
+        if level == ISOLATED:
+            from host.isolated import load_isolated_lua  # imports this module
+
+            return load_isolated_lua(self.settings, name, folder)
         if level == TRUSTED:
             spec = load_lua_plugin(self.host, name, folder)
             spec.extra["trust"] = TRUSTED

@@ -10,6 +10,12 @@ Offsets crossing the boundary are 0-based byte offsets, as PCRE's ovector; in UT
 (flag ``u``) the subject is matched as text and offsets are converted back to bytes.
 A call with an id this side no longer knows (after :func:`flush`) answers ``False`` and
 the Lua side compiles again.
+
+The match limit (PCRE's ``lua_regex_match_limit``): Python's ``regex`` engine counts no
+backtracking steps, but its ``timeout=`` is checked while it backtracks, so every match
+runs with one (:func:`match_timeout`: the CPU budget of a sandboxed runtime, 1 s in a
+trusted one).  Past it the call answers like PCRE past its match limit: ``nil,
+"pcre_exec() failed: -8"``.
 """
 
 from __future__ import annotations
@@ -92,28 +98,45 @@ def _parse_template(template: bytes) -> list[bytes | int] | None:
         j += 1
         if j >= n:
             return None
-        if template[j:j + 1] == b"$":
+        if template[j : j + 1] == b"$":
             parts.append(b"$")
             i = j + 1
             continue
-        braced = template[j:j + 1] == b"{"
+        braced = template[j : j + 1] == b"{"
         if braced:
             j += 1
         k = j
         while k < n and 48 <= template[k] <= 57:
             k += 1
         if k == j:
-            return None       # no number: a name or nothing, both refused
+            return None  # no number: a name or nothing, both refused
         parts.append(int(template[j:k]))
         if braced:
-            if template[k:k + 1] != b"}":
+            if template[k : k + 1] != b"}":
                 return None
             k += 1
         i = k
     return parts
 
 
+#: PCRE's answer when its match limit is reached (``lua_regex_match_limit``)
+MATCH_LIMIT_ERROR = b"pcre_exec() failed: -8"
+#: wall-clock seconds one match may take in a trusted runtime (PCRE's default match
+#: limit, 10 million backtracking steps, is about that much work)
+TRUSTED_MATCH_TIMEOUT = 1.0
+
+
+def match_timeout(host: LuaHost) -> float:
+    """The match limit of ``host``'s ``ngx.re``: Python's ``regex`` engine has no step
+    counter, so the limit is its ``timeout=`` (checked while it backtracks): a sandboxed
+    runtime's CPU budget, else :data:`TRUSTED_MATCH_TIMEOUT`."""
+    limits = getattr(host, "limits", None)
+    budget = getattr(limits, "budget_ms", None)
+    return budget / 1000 if budget else TRUSTED_MATCH_TIMEOUT
+
+
 def backing(host: LuaHost) -> dict[str, Any]:
+    timeout = match_timeout(host)
     compiled: dict[int, Compiled] = {}
     ids: dict[tuple[bytes, int], int] = {}
     templates: dict[bytes, list[bytes | int] | None] = {}
@@ -135,10 +158,12 @@ def backing(host: LuaHost) -> dict[str, Any]:
         c = compiled[rid]
         names = None
         if c.names:
-            names = table_from({
-                name.encode(): idx[0] if len(idx) == 1 and not flags & 64 else table_from(idx)
-                for name, idx in c.names.items()
-            })
+            names = table_from(
+                {
+                    name.encode(): idx[0] if len(idx) == 1 and not flags & 64 else table_from(idx)
+                    for name, idx in c.names.items()
+                }
+            )
         return rid, c.ncap, names
 
     def flush() -> None:
@@ -150,15 +175,22 @@ def backing(host: LuaHost) -> dict[str, Any]:
         """The first match at or after byte offset ``pos`` (None), or an error text."""
         if pos > len(subj):
             return _exec_error(_BADOFFSET)
-        if not c.utf8:
+        try:
+            if not c.utf8:
+                rx = c.regex
+                if c.anchored:
+                    return rx.match(subj, pos, timeout=timeout), None
+                return rx.search(subj, pos, timeout=timeout), None
+            decoded = _decode(c, subj, pos)
+            if isinstance(decoded, bytes):
+                return decoded
+            text, start = decoded
             rx = c.regex
-            return (rx.match(subj, pos) if c.anchored else rx.search(subj, pos)), None
-        decoded = _decode(c, subj, pos)
-        if isinstance(decoded, bytes):
-            return decoded
-        text, start = decoded
-        rx = c.regex
-        return (rx.match(text.text, start) if c.anchored else rx.search(text.text, start)), text
+            if c.anchored:
+                return rx.match(text.text, start, timeout=timeout), text
+            return rx.search(text.text, start, timeout=timeout), text
+        except TimeoutError:
+            return MATCH_LIMIT_ERROR
 
     def exec(rid: int, subj: bytes, pos: int) -> Any:
         c = compiled.get(rid)
@@ -205,7 +237,14 @@ def backing(host: LuaHost) -> dict[str, Any]:
             target, end = text.text, len(text.text)
         rx, out, pos = c.regex, [], 0
         while True:
-            m = rx.match(target, pos) if c.anchored else rx.search(target, pos)
+            try:
+                m = (
+                    rx.match(target, pos, timeout=timeout)
+                    if c.anchored
+                    else rx.search(target, pos, timeout=timeout)
+                )
+            except TimeoutError:
+                return MATCH_LIMIT_ERROR
             if m is None:
                 break
             out.append(m)

@@ -87,6 +87,7 @@ class GatewayProcess:
         *,
         env: dict[str, str] | None = None,
         plugins_dirs: list[Path] = (),
+        module: str = "host.cli",
     ) -> None:
         self.tmp = tmp
         self.config_file = tmp / "kong.yml"
@@ -99,7 +100,7 @@ class GatewayProcess:
                 [
                     sys.executable,
                     "-m",
-                    "host.cli",
+                    module,
                     "start",
                     "-c",
                     str(self.config_file),
