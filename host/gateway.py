@@ -7,8 +7,10 @@ import gc
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -16,6 +18,7 @@ from host.config import ConfigError, load_file
 from host.config.model import DeclarativeConfig
 from host.config.snapshot import Snapshot
 from host.context import IDLE_CONTEXT
+from host.isolated import python_isolation
 from host.lua.loader import discover_lua_plugins
 from host.lua.runtime import LuaHost
 from host.lua.trust import Placement, Sandbox
@@ -30,9 +33,13 @@ from host.proxy.handler import ProxyHandler
 from host.proxy.tls import TLSTerminator, parse_listeners
 from host.proxy.upstream_client import UpstreamClient
 from host.settings import Settings, parse_listen
+from host.store import Store
 from pdk._settings import set_default_settings
 from pdk.nginx import STATS
 from pdk.phases import Phase
+
+if TYPE_CHECKING:
+    from host.admin import AdminServer
 
 __all__ = ["Gateway", "build_registry", "empty_config"]
 
@@ -42,7 +49,9 @@ log = logging.getLogger("moongate.gateway")
 def build_registry(settings: Settings) -> PluginRegistry:
     """Every plugin this gateway can run, from the bundled set, entry points and plugin dirs."""
     bundled = "bundled" in settings.plugins and "off" not in settings.plugins
-    specs, failures = discover_python_plugins(settings.plugins_dirs, bundled=bundled)
+    specs, failures = discover_python_plugins(
+        settings.plugins_dirs, bundled=bundled, isolate=python_isolation(settings)
+    )
     registry = PluginRegistry()
     registry.lua = LuaHost(settings)
     # each plugin at its trust level: the worker's runtime, or a sandboxed one of its own
@@ -123,9 +132,24 @@ def empty_config(source: str = "<empty>") -> DeclarativeConfig:
 class Gateway:
     """One worker: the proxy and status listeners over an atomically swapped snapshot."""
 
-    def __init__(self, settings: Settings, registry: PluginRegistry, config: DeclarativeConfig) -> None:
+    #: set by the supervisor (host/workers/supervisor.py) in each worker it forks: the worker's
+    #: index, and where the workers publish their status figures; None in a single process
+    worker_id: int | None = None
+    status_dir: Path | None = None
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: PluginRegistry,
+        config: DeclarativeConfig,
+        store: Store | None = None,
+    ) -> None:
+        """``store``: where the configuration is kept (host/store/); with one, ``start`` also
+        runs the Admin API on ``admin_listen`` and follows the store's changes."""
         from pdk import kong
 
+        if not str(settings.nginx_worker_processes).isdigit():  # ngx.worker.count(): alone
+            settings.nginx_worker_processes = "1"
         self.settings = settings
         self.registry = registry
         self.kong = kong
@@ -148,11 +172,15 @@ class Gateway:
         )
         self.handler = ProxyHandler(self.snapshot, settings, self.client, self.runner)
         self.init_errors: dict[str, str] = {}
+        self._reload_lock = asyncio.Lock()  # reloads apply one at a time, in the order asked
         self._servers: list[asyncio.base_events.Server] = []
         self._runners: list[web.AppRunner] = []
         self._sweeper: asyncio.Task[None] | None = None
         self.proxy_port = 0
         self.status_port = 0
+        self.store = store
+        self.admin: AdminServer | None = None
+        self.admin_port = 0
 
     # -- lifecycle ------------------------------------------------------------------------
     #: the port of the first ``ssl`` proxy listener (0: none); ``proxy_port`` is the first plain one's
@@ -163,6 +191,12 @@ class Gateway:
     async def start(self) -> None:
         await self._init_worker()
         await self._configure()
+        if self.store is not None:  # Admin API listener and store poller (host/admin/)
+            from host.admin import AdminServer
+
+            self.admin = AdminServer(self, self.store)
+            await self.admin.start()
+            self.admin_port = self.admin.port
         loop = asyncio.get_running_loop()
         options: dict[str, Any] = {
             "access_log": None,
@@ -179,7 +213,7 @@ class Gateway:
         for listener in listeners:
             factory: Any = self._tls.protocol if listener.ssl and self._tls is not None else server
             srv = await loop.create_server(
-                factory,
+                _counted(factory),
                 listener.host,
                 listener.port,
                 reuse_port=hasattr(socket, "SO_REUSEPORT"),
@@ -195,20 +229,24 @@ class Gateway:
             shost, sport = parse_listen(self.settings.status_listen)
             runner = web.AppRunner(self._status_app(), access_log=None)
             await runner.setup()
-            site = web.TCPSite(runner, shost, sport)
+            # every worker of a supervisor binds the status port too (any of them answers)
+            site = web.TCPSite(runner, shost, sport, reuse_port=self.worker_id is not None or None)
             await site.start()
             self._runners.append(runner)
             self.status_port = runner.addresses[0][1]
         self._sweeper = loop.create_task(self._sweep())
 
+        # a supervisor says "moongate started" itself once all its workers are up
         log.log(
             25,  # notice: shown at the default level
-            "moongate started",
+            "moongate started" if self.worker_id is None else "moongate worker started",
             extra={
                 "proxy_port": self.proxy_port,
                 "proxy_ssl_port": self.proxy_ssl_port,
                 "status_port": self.status_port,
+                "admin_port": self.admin_port,
                 "pid": os.getpid(),
+                **({} if self.worker_id is None else {"worker_id": self.worker_id}),
             },
         )
 
@@ -222,7 +260,11 @@ class Gateway:
         gc.set_threshold(20000, 50, 100)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop accepting, let in-flight requests finish (up to ``grace`` s), close everything."""
+        """Graceful shutdown: stop accepting (the listening sockets close, so the kernel hands
+        new connections to the other workers), close idle keep-alive connections, let
+        in-flight requests and their log handlers finish within ``grace`` seconds in all
+        (requests still running then are cancelled), close everything."""
+        deadline = time.monotonic() + grace
         for srv in self._servers:
             srv.close()
         if getattr(self, "_proxy_server", None) is not None:
@@ -232,7 +274,10 @@ class Gateway:
                 shutdowns.append(self._tls.shutdown(grace))
             await asyncio.gather(*shutdowns)
         if self.handler.log_tasks:
-            await asyncio.wait(list(self.handler.log_tasks), timeout=grace)
+            left = max(0.1, deadline - time.monotonic())
+            await asyncio.wait(list(self.handler.log_tasks), timeout=left)
+        if self.admin is not None:
+            await self.admin.stop()
         for runner in self._runners:
             await runner.cleanup()
         if self._sweeper is not None:
@@ -287,7 +332,9 @@ class Gateway:
 
     # -- reload ------------------------------------------------------------------------------
     async def apply(self, config: DeclarativeConfig) -> None:
-        """Swap in a new, fully built snapshot, then call ``configure`` handlers."""
+        """Build a complete new snapshot (router, plugin plans, balancers: an error leaves the
+        running one), swap it in with one assignment (requests in flight keep the one they
+        started with, ``ctx.snapshot``), then call the ``configure`` handlers."""
         snapshot = Snapshot(config, self.registry)
         self.snapshot = snapshot
         self.handler.snapshot = snapshot
@@ -303,18 +350,38 @@ class Gateway:
         log.log(25, "configuration applied", extra={"configuration_hash": snapshot.hash})
 
     async def reload_file(self, path: str) -> bool:
-        """Load, validate and apply a declarative file; a bad file leaves the running config."""
-        try:
-            config = load_file(path, self.registry)
-        except ConfigError as err:
-            for line in err.errors:
-                log.error("reload refused: %s", line)
-            return False
-        except OSError as err:
-            log.error("reload refused: %s", err)
-            return False
-        await self.apply(config)
-        return True
+        """Load, validate and apply a declarative file; a bad file leaves the running config.
+
+        A refusal is logged as one ``reload refused: <file>: <where>: <error>`` line per
+        error, then one line saying which configuration keeps serving.
+        """
+        async with self._reload_lock:
+            try:
+                config = load_file(path, self.registry)
+                await self.apply(config)
+            except ConfigError as err:
+                for line in err.errors:
+                    log.error("reload refused: %s", line)
+                self._kept(path, len(err.errors))
+                return False
+            except OSError as err:
+                log.error("reload refused: %s", err)
+                self._kept(path, 1)
+                return False
+            except Exception as err:  # noqa: BLE001 - building the snapshot failed: keep the old one
+                log.error("reload refused: %s: %r", path, err)
+                self._kept(path, 1)
+                return False
+            return True
+
+    def _kept(self, path: str, errors: int) -> None:
+        log.error(
+            "reload of %s refused (%d error(s)): configuration %s keeps serving",
+            path,
+            errors,
+            self.snapshot.hash,
+            extra={"configuration_hash": self.snapshot.hash},
+        )
 
     # -- status listener -------------------------------------------------------------------
     def _status_app(self) -> web.Application:
@@ -325,16 +392,19 @@ class Gateway:
         return app
 
     async def _status(self, request: web.Request) -> web.Response:
-        body: dict[str, Any] = {
-            "server": dict(STATS),
-            "configuration_hash": self.snapshot.hash,
-            "plugins": {
-                "loaded": self.registry.names(),
-                "failed": dict(self.registry.failures),
-                "init_worker_errors": dict(self.init_errors),
-                "breakers": self._breakers(),
-            },
+        """Kong's ``/status`` (host/workers/status.py: every worker's figures) plus ``plugins``."""
+        from host.workers.status import status_body
+
+        plugins = {
+            "loaded": self.registry.names(),
+            "failed": dict(self.registry.failures),
+            "init_worker_errors": dict(self.init_errors),
+            "breakers": self._breakers(),
         }
+        try:
+            body = status_body(self, request.query, plugins)
+        except ValueError as err:
+            return web.json_response({"message": str(err)}, status=400)
         return web.json_response(body)
 
     def _breakers(self) -> dict[str, Any]:
@@ -354,7 +424,22 @@ class Gateway:
         return web.Response(body=self.metrics.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
     async def _ready(self, request: web.Request) -> web.Response:
+        """200 once the gateway serves: with several workers, once all of them are up (the
+        supervisor marks that with ``<prefix>/status/ready-<its pid>.json``)."""
+        if self.status_dir is not None and not (self.status_dir / f"ready-{os.getppid()}.json").exists():
+            return web.json_response({"message": "workers are starting"}, status=503)
         return web.json_response({"message": "ready"})
+
+
+def _counted(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """The protocol factory of a proxy listener, counting accepted connections for /status."""
+
+    def make() -> Any:
+        STATS["connections_accepted"] += 1
+        STATS["connections_handled"] += 1
+        return factory()
+
+    return make
 
 
 def read_config_or_empty(path: str | None, registry: PluginRegistry) -> DeclarativeConfig:

@@ -72,23 +72,29 @@ class Settings:
     untrusted_lua_sandbox_requires: list[str] = field(default_factory=list)  # modules it may require
     untrusted_lua_sandbox_environment: list[str] = field(default_factory=list)  # globals linked in, dotted
     plugin_trust: dict[str, str] = field(default_factory=dict)  # plugin name -> trusted | sandboxed | isolated
-    isolated_timeout_ms: int = 1000  # wall-clock ms per phase call of an isolated plugin; then SIGKILL
-    isolated_workers: int = 1  # worker processes per isolated plugin (host/isolated/)
-    isolated_max_memory: int = 1 << 30  # bytes: RLIMIT_AS of each isolated worker process; 0: none
     plugin_trust_default: str = "trusted"  # plugins found in plugins_dirs
     untrusted_plugins_dirs: list[str] = field(default_factory=list)  # third-party plugins: sandboxed
     sandbox_cpu_budget_ms: int = 50  # CPU time a sandboxed handler may use per phase call
     sandbox_max_memory: int = 64 << 20  # bytes: the memory cap of each sandboxed Lua runtime
+    isolated_timeout_ms: int = 1000  # wall-clock ms per phase call of an isolated plugin; then SIGKILL
+    isolated_workers: int = 1  # worker processes per isolated plugin (host/isolated/)
+    isolated_max_memory: int = 1 << 30  # bytes: RLIMIT_AS of each isolated worker process; 0: none
     # fault accounting (host/plugins/breaker.py, host/plugins/watchdog.py)
     plugin_breaker_threshold: int = 5  # violations of one plugin instance that open its breaker; 0: off
     plugin_breaker_window: int = 10  # seconds in which the threshold must be reached
     plugin_breaker_cooldown: int = 30  # seconds an open breaker keeps the instance out
     plugin_breaker_mode: str = "fail-closed"  # or fail-open: what requests that would run it get
     plugin_phase_timeout: int = 60000  # ms a handler that waits (async, Lua I/O) may take per call; 0: no limit
-    admin_token: str | None = None
+    admin_token: str | None = None  # required when admin_listen is not a loopback address
+    # Admin API and store (host/admin/, host/store/, sdk-docs/admin-api.md)
+    admin_client_max_body_size: int = 10 * 1024 * 1024  # bytes (Kong: nginx_admin_client_max_body_size 10m)
+    db_update_frequency: float = 5.0  # seconds between each worker's checks of the store's version
     node_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     hostname: str = field(default_factory=socket.gethostname)
     prefix: str = ".moongate"
+    # worker processes (host/workers/, sdk-docs/operations.md)
+    nginx_worker_processes: str = "auto"  # a number, or auto: the cores this process may run on
+    nginx_main_worker_shutdown_timeout: str = "10s"  # SIGTERM: how long in-flight requests may finish
     # TLS of the proxy listeners (``ssl`` entries of proxy_listen) and of upstreams
     ssl_cert: list[str] = field(default_factory=list)  # PEM files; none: a self-signed default
     ssl_cert_key: list[str] = field(default_factory=list)  # one key file per ssl_cert entry
@@ -172,6 +178,8 @@ def _coerce(type_name: Any, raw: str) -> Any:
         return raw.strip().lower() in ("on", "true", "1", "yes")
     if t == "int":
         return int(raw)
+    if t == "float":
+        return float(raw)
     if t.startswith("dict"):  # "name:value, other:value"
         pairs = (part.partition(":") for part in raw.split(",") if part.strip())
         return {k.strip(): v.strip() for k, _, v in pairs}

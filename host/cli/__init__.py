@@ -1,7 +1,7 @@
 """The ``moongate`` command line.
 
 One module per command group, each registering itself on :data:`main`:
-``start`` (host/cli/start.py), ``config`` (config_cmd.py), ``plugins`` (plugins_cmd.py)
+``start`` (host/cli/start.py), ``reload`` (reload_cmd.py), ``config`` (config_cmd.py), ``plugins`` (plugins_cmd.py)
 and ``demo-upstream`` (demo.py).  Logs go to stderr as structured lines; machine
 output (JSON, tables) to stdout.
 """
@@ -27,4 +27,4 @@ def main() -> None:
 
 
 # the command modules register on `main`; imported last because they import it
-from host.cli import config_cmd, demo, plugins_cmd, start  # noqa: E402, F401
+from host.cli import config_cmd, demo, plugins_cmd, reload_cmd, start  # noqa: E402, F401

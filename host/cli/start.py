@@ -1,9 +1,13 @@
-"""``moongate start``: run the gateway until SIGTERM/SIGINT; SIGHUP reloads the config file."""
+"""``moongate start``: run the gateway until SIGTERM/SIGINT; SIGHUP reloads the config file.
+
+One worker (``--workers 1``) runs in this process; more run under a supervisor that forks
+them (host/workers/).  Either way the process writes its pid to ``<prefix>/moongate.pid``
+for ``moongate reload``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 
 import click
@@ -35,6 +39,25 @@ __all__ = ["start", "run_event_loop"]
 )
 @click.option("--log-level", type=click.Choice(list(KONG_LEVELS)), help="Log level (default notice).")
 @click.option("--trusted-ips", help="Comma-separated IPs/CIDRs whose X-Forwarded-* headers are trusted.")
+@click.option(
+    "--workers",
+    help="Worker processes (nginx_worker_processes): a number, or 'auto' for one per usable core "
+    "(default auto). With more than one, a supervisor forks them and restarts any that dies.",
+)
+@click.option(
+    "--watch", is_flag=True, help="Reload the declarative file (-c) whenever it changes, as SIGHUP does."
+)
+@click.option(
+    "--database",
+    type=click.Choice(["off", "sqlite"]),
+    help="Where the configuration lives: off (DB-less: the -c file, POST /config) or sqlite "
+    "(<prefix>/moongate.db; -c seeds an empty store). Default off.",
+)
+@click.option("--admin-listen", help="HOST:PORT of the Admin API, or 'off' (default 127.0.0.1:8001).")
+@click.option(
+    "--trace-plugins", is_flag=True, help="Log every plugin handler call: plugin, phase, duration, outcome."
+)
+@click.option("-p", "--prefix", help="Working directory: pid file, worker status, metrics (default .moongate).")
 def start(
     config_file: str | None,
     proxy_listen: tuple[str, ...],
@@ -42,17 +65,55 @@ def start(
     plugins_dirs: tuple[str, ...],
     log_level: str | None,
     trusted_ips: str | None,
+    workers: str | None,
+    watch: bool,
+    trace_plugins: bool,
+    prefix: str | None,
+    database: str | None = None,
+    admin_listen: str | None = None,
 ) -> None:
-    """Start the gateway (refuses an invalid config file, printing every error)."""
-    from host.config import ConfigError
-    from host.gateway import Gateway, build_registry, read_config_or_empty
+    """Start the gateway (refuses an invalid config file, printing every error).
+
+    SIGHUP (or `moongate reload`) reloads the declarative file; SIGTERM drains in-flight
+    requests (nginx_main_worker_shutdown_timeout, default 10s) and stops.
+    """
+    from host.workers.control import parse_duration, prepare_prefix, resolve_workers
 
     settings = settings_from_env(
         proxy_listen=", ".join(proxy_listen) if proxy_listen else None,
         status_listen=status_listen,
         log_level=log_level,
         declarative_config=config_file,
+        nginx_worker_processes=workers,
+        prefix=prefix,
+        database=database,
+        admin_listen=admin_listen,
+        trace_plugins=True if trace_plugins else None,
     )
+    try:
+        count = resolve_workers(settings.nginx_worker_processes)
+        parse_duration(settings.nginx_main_worker_shutdown_timeout)
+    except ValueError as err:
+        click.echo(f"moongate: {err}", err=True)
+        sys.exit(1)
+    if watch and not settings.declarative_config:
+        click.echo("moongate: --watch needs a declarative file (-c FILE)", err=True)
+        sys.exit(1)
+    settings.nginx_worker_processes = str(count)  # ngx.worker.count() in every worker
+    # several workers: PROMETHEUS_MULTIPROC_DIR must be set before prometheus_client loads
+    status_dir = prepare_prefix(settings.prefix)[1] if count > 1 else None
+
+    from host.admin import AdminListenError, check_listen
+    from host.config import ConfigError
+    from host.gateway import Gateway, build_registry
+    from host.store.boot import boot
+
+    try:
+        check_listen(settings)
+    except (AdminListenError, ValueError) as err:
+        click.echo(f"moongate: refusing to start: {err}", err=True)
+        sys.exit(1)
+
     if plugins_dirs:
         settings.plugins_dirs = [*settings.plugins_dirs, *plugins_dirs]
     if trusted_ips:
@@ -60,7 +121,7 @@ def start(
     setup_logging(settings.log_level)
     registry = build_registry(settings)
     try:
-        config = read_config_or_empty(settings.declarative_config, registry)
+        store, config = boot(settings, registry, settings.declarative_config)
     except ConfigError as err:
         for line in err.errors:
             click.echo(line, err=True)
@@ -70,29 +131,25 @@ def start(
         click.echo(f"moongate: cannot read config: {err}", err=True)
         sys.exit(1)
 
-    async def run() -> None:
-        gateway = Gateway(settings, registry, config)
-        await gateway.start()
-        gateway.tune_gc()
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        reloads: set[asyncio.Task[bool]] = set()  # the loop keeps only weak references to tasks
+    from host.workers.control import pid_file
 
-        def reload(path: str) -> None:
-            task = loop.create_task(gateway.reload_file(path))
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
+    try:
+        with pid_file(settings.prefix):
+            if status_dir is None:  # one worker: this process (the benchmark's "moongate" row)
+                from host.workers.serve import serve
 
-        if settings.declarative_config:
-            loop.add_signal_handler(signal.SIGHUP, reload, settings.declarative_config)
-        else:  # nothing to reload: SIGHUP must not kill the gateway
-            loop.add_signal_handler(signal.SIGHUP, lambda: None)
-        await stop.wait()
-        await gateway.stop()
+                run_event_loop(serve(Gateway(settings, registry, config, store=store), watch=watch))
+                return
+            from host.workers.supervisor import Supervisor
 
-    run_event_loop(run())
+            supervisor = Supervisor(
+                settings, registry, config, workers=count, status_dir=status_dir, watch=watch, store=store
+            )
+            code = supervisor.run()
+    except (OSError, ValueError) as err:
+        click.echo(f"moongate: {err}", err=True)
+        sys.exit(1)
+    sys.exit(code)
 
 
 def run_event_loop(coro: object) -> None:

@@ -94,7 +94,7 @@ async def _start_gateway(tmp_path: Path, upstream_url: str, http: aiohttp.Client
     dirs = [arg for d in (TEST_PLUGINS, LUA_PLUGINS, FAULT_PLUGINS) for arg in ("--plugins-dir", str(d))]
     with (tmp_path / "gateway.log").open("w") as err:
         proc = await asyncio.create_subprocess_exec(
-            *[sys.executable, "-m", "host.cli", "start", "-c", str(config_file)],
+            *[sys.executable, "-m", "host.cli", "start", "--workers", "1", "-c", str(config_file)],
             *["--proxy-listen", f"127.0.0.1:{proxy}", "--status-listen", f"127.0.0.1:{status}", *dirs],
             cwd=REPO,
             env=env,

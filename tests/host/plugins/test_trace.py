@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-from tests.conftest import service
+import pytest
+
+from tests.conftest import TEST_PLUGINS, service
 
 
 def config(upstream, *plugins):
@@ -57,3 +59,68 @@ async def test_off_by_default_and_handlers_unwrapped(make_gateway, echo_upstream
         assert resp.status == 200
     assert trace_lines(caplog) == []
     assert not hasattr(gw.gateway.registry.get("tagger").handlers["access"], "__wrapped__")
+
+
+@pytest.fixture
+def echo_upstream_process():
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "demo-upstream", "--listen", f"127.0.0.1:{port}"]
+    )
+    time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_start_flag_turns_it_on(tmp_path, echo_upstream_process):
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import yaml
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    (tmp_path / "kong.yml").write_text(
+        yaml.safe_dump(
+            {
+                "_format_version": "3.0",
+                "services": [{"name": "s", "url": echo_upstream_process, "routes": [{"paths": ["/"]}]}],
+                "plugins": [{"name": "tagger", "config": {"tag": "t"}}],
+            }
+        )
+    )
+    command = [sys.executable, "-m", "host.cli", "start", "--workers", "1", "--trace-plugins"]
+    command += [
+        "-c",
+        str(tmp_path / "kong.yml"),
+        "--proxy-listen",
+        f"127.0.0.1:{port}",
+        "--status-listen",
+        "off",
+    ]
+    command += ["--admin-listen", "off", "--plugins-dir", str(TEST_PLUGINS), "-p", str(tmp_path / "prefix")]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                    assert resp.headers["X-Tag"] == "t"
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "plugin=tagger phase=access" in err and "outcome=ok" in err

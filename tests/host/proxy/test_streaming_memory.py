@@ -57,6 +57,8 @@ async def test_one_gib_upload_and_download_with_flat_memory(tmp_path, echo_upstr
             "-m",
             "host.cli",
             "start",
+            "--workers",
+            "1",  # one process: the test measures that very process
             "-c",
             str(cfg),
             "--proxy-listen",

@@ -102,6 +102,8 @@ class GatewayProcess:
                     "-m",
                     module,
                     "start",
+                    "--workers",
+                    "1",  # one process: the tests watch (and measure) that very process
                     "-c",
                     str(self.config_file),
                     "--proxy-listen",
