@@ -1,0 +1,1 @@
+"""Tests of the bundled jwt plugin (py_plugins/jwt)."""
