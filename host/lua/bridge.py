@@ -241,6 +241,15 @@ def _configuration_get(host: LuaHost) -> Callable[[Any], Any]:
     return get
 
 
+def _configuration_remove_sensitive(host: LuaHost) -> Callable[[], Any]:
+    from pdk import kong
+
+    def remove_sensitive() -> Any:
+        return host.to_lua(kong.configuration.remove_sensitive())
+
+    return remove_sensitive
+
+
 def install(host: LuaHost) -> None:
     """Build ``kong`` (and ``ngx``) in the runtime, before any plugin is loaded."""
     helpers = host.runtime.table_from(
@@ -249,6 +258,7 @@ def install(host: LuaHost) -> None:
             b"shared_get": _ctx_shared_get(host),
             b"shared_set": _ctx_shared_set,
             b"configuration_get": _configuration_get(host),
+            b"configuration_remove_sensitive": _configuration_remove_sensitive(host),
         }
     )
     host.H.bridge = helpers

@@ -157,9 +157,11 @@ kong.ctx = setmetatable({}, {
 -- kong.configuration: read-only view of the settings
 ---------------------------------------------------------------------------------
 local configuration_get = B.configuration_get
+local configuration_remove_sensitive = B.configuration_remove_sensitive
 local conf_cache = {}
 kong.configuration = setmetatable({
-  remove_sensitive = function() return {} end,
+  -- a copy of the settings with "******" for each sensitive one that has a value
+  remove_sensitive = function() return configuration_remove_sensitive() end,
 }, {
   __index = function(_, k)
     local v = conf_cache[k]
