@@ -209,7 +209,9 @@ def _ctx_shared_get(host: LuaHost) -> Callable[[Any], Any]:
         if cls is str:
             return value.encode("utf-8", "surrogateescape")
         if cls is LuaTableView:
-            return value.table  # the very table a Lua plugin stored
+            if value.owner is None or value.owner is host:
+                return value.table  # the very table a Lua plugin stored
+            return to_lua(value.owner.to_python(value.table))  # another runtime's: a copy
         if cls in _SCALARS or lua_type(value) is not None:
             return value
         return to_lua(value)  # Python data: Lua gets a copy
@@ -217,14 +219,17 @@ def _ctx_shared_get(host: LuaHost) -> Callable[[Any], Any]:
     return get
 
 
-def _ctx_shared_set(key: Any, value: Any) -> None:
-    ctx = current_context()
-    if key.__class__ is bytes:
-        key = key.decode("utf-8", "surrogateescape")
-    if value is None:
-        ctx.shared.pop(key, None)
-    else:
-        ctx.shared[key] = lua_to_shared(value)
+def _ctx_shared_set(host: LuaHost) -> Callable[[Any, Any], None]:
+    def set_(key: Any, value: Any) -> None:
+        ctx = current_context()
+        if key.__class__ is bytes:
+            key = key.decode("utf-8", "surrogateescape")
+        if value is None:
+            ctx.shared.pop(key, None)
+        else:
+            ctx.shared[key] = lua_to_shared(value, host)
+
+    return set_
 
 
 def _configuration_get(host: LuaHost) -> Callable[[Any], Any]:
@@ -256,7 +261,7 @@ def install(host: LuaHost) -> None:
         {
             b"pdk": pdk_table(host),
             b"shared_get": _ctx_shared_get(host),
-            b"shared_set": _ctx_shared_set,
+            b"shared_set": _ctx_shared_set(host),
             b"configuration_get": _configuration_get(host),
             b"configuration_remove_sensitive": _configuration_remove_sensitive(host),
         }

@@ -30,7 +30,6 @@ __all__ = ["drive", "start", "LuaHandlerError", "DONE", "IO", "EXIT"]
 
 #: what H.call/H.resume return after the first value (see finish() in core.lua)
 DONE, EXIT, IO, YIELD = 1, 2, 3, 4
-_STATE_KEY = "lua"
 
 
 class LuaHandlerError(Exception):
@@ -46,10 +45,10 @@ def start(host: LuaHost, ctx: Context, plugin: bytes | None, fn: Any, *args: Any
     :class:`~pdk.errors.ExitSignal` when it ended the request with ``kong.response.exit``
     — synchronously when that happens before any I/O.  The request's Lua state
     (``ngx.ctx``, ``kong.ctx.plugin``) is made by the Lua side on first use and kept in
-    ``ctx.extra`` for the request's next calls.
+    ``ctx.extra[host.request_state_key]`` (one per runtime) for the request's next calls.
     """
     extra = ctx.extra
-    res = host._call(extra.get(_STATE_KEY, False), plugin, fn, *args)
+    res = host._call(extra.get(host.request_state_key, False), plugin, fn, *args)
     first = res[0]
     if first is not True:
         _keep_state(host, extra, res)
@@ -80,10 +79,10 @@ def _keep_state(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any, ...
     first = res[0]
     if first is False:
         if extra is not None and len(res) > 2 and res[2] is not None:
-            extra[_STATE_KEY] = res[2]
+            extra[host.request_state_key] = res[2]
         raise _failure(host, res[1])
     if extra is not None:
-        extra[_STATE_KEY] = first
+        extra[host.request_state_key] = first
 
 
 async def _continue(host: LuaHost, extra: dict[str, Any] | None, res: tuple[Any, ...]) -> tuple[Any, ...]:

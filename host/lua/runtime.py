@@ -49,6 +49,9 @@ class LuaHost:
 
     def __init__(self, settings: Any = None, *, max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.settings = settings
+        #: where a request keeps this runtime's Lua state (``ngx.ctx``, ...) in ``ctx.extra``:
+        #: a request may run plugins of several runtimes (trusted and sandboxed ones)
+        self.request_state_key = f"lua:{id(self):x}"
         self.runtime = LuaRuntime(
             register_eval=False,
             register_builtins=False,

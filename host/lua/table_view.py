@@ -3,7 +3,9 @@
 Lua plugins may put Lua tables into ``kong.ctx.shared``; Python plugins read the same
 dict.  The bridge stores such a table wrapped in a :class:`LuaTableView`, so Python code
 reads ``shared["t"]["n"]`` with ordinary strings, and Lua reading the key back gets the
-very same Lua table (identity kept, changes visible both ways).
+very same Lua table (identity kept, changes visible both ways).  A view remembers the
+runtime (``owner``) the table lives in: another runtime (a sandboxed plugin's) cannot
+hold it and reads a copy instead (see ``host/lua/bridge.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from lupa.luajit21 import lua_type
 __all__ = ["LuaTableView", "lua_to_shared", "shared_to_lua"]
 
 
-def lua_to_shared(value: Any) -> Any:
-    """A Lua value as stored in a Python-visible place (tables wrapped, bytes decoded)."""
+def lua_to_shared(value: Any, owner: Any = None) -> Any:
+    """A Lua value as stored in a Python-visible place (tables wrapped, bytes decoded);
+    ``owner``: the LuaHost whose runtime the value comes from."""
     if value.__class__ is bytes:
         return value.decode("utf-8", "surrogateescape")
     if lua_type(value) == "table":
-        return LuaTableView(value)
+        return LuaTableView(value, owner)
     return value
 
 
@@ -39,10 +42,11 @@ def _key(key: Any) -> Any:
 class LuaTableView(MutableMapping[Any, Any]):
     """A live view of one Lua table: string keys and values converted on access."""
 
-    __slots__ = ("table",)
+    __slots__ = ("table", "owner")
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, owner: Any = None) -> None:
         self.table = table
+        self.owner = owner
 
     def __getitem__(self, key: Any) -> Any:
         value = self.table[_key(key)]

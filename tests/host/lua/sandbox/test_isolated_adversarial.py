@@ -1,7 +1,6 @@
 """Hostile plugins at ``isolated``, against a real gateway process.
 
-One ``moongate start`` process (through ``tests.host.isolated._launch``, which gives
-Python plugins the isolation hook) runs a Lua and a Python plugin at ``isolated``, each
+One ``moongate start`` process runs a Lua and a Python plugin at ``isolated``, each
 in a worker process of its own; the query string picks the misbehaviour.  For each
 row the test asserts the exact client outcome (the generic 500), the log line
 (plugin, phase, route, request id, reason), that another route still answers, that
@@ -78,7 +77,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
             "KONG_ISOLATED_MAX_MEMORY": str(1 << 30),
         },
         plugins_dirs=[lua_dir, py_dir],
-        module="tests.host.isolated._launch",
     )
     _wait_for_proxy(gw)
     yield gw
