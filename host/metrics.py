@@ -1,7 +1,6 @@
-"""The gateway's own Prometheus metrics, per worker, served at ``GET /metrics`` on the status listener.
+"""The gateway's Prometheus metrics, served at ``GET /metrics`` on the status listener.
 
-Each worker keeps its own registry (no shared memory between processes): a scraper
-reaches each worker's status listener, or sums what it gets.  The series:
+The gateway's own series (each worker counts its own; see "Several workers" below):
 
 ``kong_plugin_errors_total{plugin,phase,reason}``
     Plugin violations: a handler that raised (``reason="error"``), waited longer than
@@ -14,59 +13,283 @@ reaches each worker's status listener, or sums what it gets.  The series:
     its breaker open (fail-closed mode).
 ``kong_plugin_breakers_open{plugin}``
     Instances of ``plugin`` whose breaker is open now (read at scrape time).
+``kong_plugin_latency_ms{plugin,phase}``
+    Time spent in each plugin's handlers (a histogram), measured only while the
+    prometheus plugin is enabled (:func:`set_plugin_timing`): otherwise the phase
+    runner pays nothing for it.
 
-Only failures touch these counters: a request whose plugins succeed costs nothing here.
+Exporters (the prometheus plugin) add their series through :func:`add_exporter`:
+``flush()`` is called before each scrape, ``collect()`` yields families computed at
+scrape time.  Per-request values are counted in plain Python (:class:`LocalCounter`,
+:class:`LocalHistogram`) and pushed into prometheus-client metrics by :func:`flush`
+at most a second later (as Kong's worker counters sync to its shared dict), so a
+request costs a few dict operations instead of prometheus-client's locks.
+
+**Several workers.**  When ``PROMETHEUS_MULTIPROC_DIR`` is set (the supervisor of
+``--workers N`` sets it to a fresh directory), every counter and histogram lives in
+that directory (prometheus-client's multiprocess mode) and ``/metrics`` of any worker
+answers the sum of all of them (``MultiProcessCollector``); the series computed at
+scrape time (open breakers, node information) are the answering worker's own.
+Without it, each worker serves its in-process registries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import weakref
+from bisect import bisect_left
 from collections import Counter as Tally
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:  # pragma: no cover
     from host.plugins.breaker import Breaker
 
-__all__ = ["GatewayMetrics", "CONTENT_TYPE"]
+__all__ = [
+    "GatewayMetrics",
+    "CONTENT_TYPE",
+    "PROCESS_REGISTRY",
+    "LocalCounter",
+    "LocalHistogram",
+    "add_exporter",
+    "flush",
+    "multiprocess_dir",
+    "use_multiprocess_values",
+    "set_plugin_timing",
+    "plugin_timing",
+    "PLUGIN_LATENCY_BUCKETS",
+]
 
 #: the Content-Type of ``GET /metrics``: the text format every Prometheus version reads
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: buckets of ``kong_plugin_latency_ms``: handlers take microseconds to seconds
+PLUGIN_LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000)
+#: how long a per-request value may wait in a local accumulator before it is flushed
+FLUSH_INTERVAL = 1.0
+
+# Kong's exposition has no ``*_created`` series next to its counters and histograms
+disable_created_metrics()
 
 
+def multiprocess_dir() -> str | None:
+    """The shared directory of multiprocess mode, or ``None``."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")  # noqa: SIM112
+
+
+def use_multiprocess_values() -> None:
+    """Make metrics created from now on file-backed when multiprocess mode is on.
+
+    prometheus-client picks its value class when it is imported; the supervisor may set
+    the variable later (before the worker builds its gateway), so pick again here.
+    """
+    if multiprocess_dir() and values.ValueClass is values.MutexValue:
+        values.ValueClass = values.get_value_class()
+
+
+class Exporter(Protocol):
+    def flush(self) -> None: ...
+    def collect(self) -> Iterable[Metric]: ...
+
+
+_EXPORTERS: list[Exporter] = []
+#: the registry of the exporters' per-request metrics (one per process, as Kong's per node)
+PROCESS_REGISTRY = CollectorRegistry(auto_describe=True)
+
+
+def add_exporter(exporter: Exporter) -> None:
+    """Register an exporter (once per process); its series join every gateway's ``/metrics``."""
+    if exporter not in _EXPORTERS:
+        _EXPORTERS.append(exporter)
+
+
+# -- local accumulators ---------------------------------------------------------------------
+_LOCALS: list[LocalCounter | LocalHistogram] = []
+#: the armed flush, as (loop, timer handle): at most one
+_flush_armed: list[tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle]] = []
+
+
+def _arm() -> None:
+    """Schedule one flush within FLUSH_INTERVAL (once until it ran)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop (tests, tools): the next scrape flushes
+        return
+    if _flush_armed:
+        armed_loop, handle = _flush_armed[0]
+        if armed_loop is loop and not handle.cancelled():
+            return
+        handle.cancel()
+        _flush_armed.clear()
+    _flush_armed.append((loop, loop.call_later(FLUSH_INTERVAL, flush)))
+
+
+def flush() -> None:
+    """Push every pending local value into its prometheus-client metric."""
+    for _, handle in _flush_armed:
+        handle.cancel()
+    _flush_armed.clear()
+    for local in _LOCALS:
+        local.flush()
+
+
+class LocalCounter:
+    """Increments of a labelled ``Counter``, summed per label tuple until :func:`flush`."""
+
+    __slots__ = ("metric", "pending")
+
+    def __init__(self, metric: Counter) -> None:
+        self.metric = metric
+        self.pending: dict[tuple[str, ...], float] = {}
+        _LOCALS.append(self)
+
+    def inc(self, labels: tuple[str, ...], amount: float = 1) -> None:
+        pending = self.pending
+        if not pending:
+            _arm()
+        pending[labels] = pending.get(labels, 0) + amount
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, {}
+        for labels, amount in pending.items():
+            self.metric.labels(*labels).inc(amount)
+
+
+class LocalHistogram:
+    """Observations of a labelled ``Histogram``: bucket counts and sums per label tuple."""
+
+    __slots__ = ("metric", "bounds", "pending", "size")
+
+    def __init__(self, metric: Histogram, buckets: Iterable[float]) -> None:
+        self.metric = metric
+        self.bounds = [*map(float, buckets), float("inf")]
+        self.size = len(self.bounds)
+        self.pending: dict[tuple[str, ...], list[float]] = {}
+        _LOCALS.append(self)
+
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        pending = self.pending
+        row = pending.get(labels)
+        if row is None:
+            if not pending:
+                _arm()
+            row = pending[labels] = [0] * (self.size + 1)
+        row[bisect_left(self.bounds, value)] += 1
+        row[-1] += value
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, {}
+        for labels, row in pending.items():
+            child = self.metric.labels(*labels)
+            # prometheus-client keeps one non-cumulative value per bucket and the sum
+            buckets = child._buckets  # noqa: SLF001 - batched observe()
+            for index in range(self.size):
+                if row[index]:
+                    buckets[index].inc(row[index])
+            child._sum.inc(row[-1])  # noqa: SLF001
+
+
+# -- plugin latency (the phase runner's optional timing) -----------------------------------
+_RUNNERS: weakref.WeakSet[Any] = weakref.WeakSet()
+_plugin_latency: LocalHistogram | None = None
+
+
+def _latency() -> LocalHistogram:
+    global _plugin_latency
+    if _plugin_latency is None:
+        use_multiprocess_values()
+        metric = Histogram(
+            "kong_plugin_latency_ms",
+            "Time spent in plugin handlers, by plugin and phase (ms).",
+            ("plugin", "phase"),
+            buckets=PLUGIN_LATENCY_BUCKETS,
+            registry=PROCESS_REGISTRY,
+        )
+        _plugin_latency = LocalHistogram(metric, PLUGIN_LATENCY_BUCKETS)
+    return _plugin_latency
+
+
+def plugin_timing() -> Callable[[tuple[str, str], float], None] | None:
+    """The observer runners call with ``((plugin, phase), ms)`` while timing is on, else ``None``."""
+    return _latency().observe if _timing_on else None
+
+
+_timing_on = False
+
+
+def track_runner(runner: Any) -> None:
+    """A phase runner whose timing :func:`set_plugin_timing` switches (``runner.set_timing``)."""
+    _RUNNERS.add(runner)
+    runner.set_timing(plugin_timing())
+
+
+def set_plugin_timing(enabled: bool) -> None:
+    """Turn ``kong_plugin_latency_ms`` on or off in every phase runner of this process."""
+    global _timing_on
+    _timing_on = enabled
+    observer = plugin_timing()
+    for runner in list(_RUNNERS):
+        runner.set_timing(observer)
+
+
+# -- the gateway's registry -----------------------------------------------------------------
 class _OpenBreakers(Collector):
     """``kong_plugin_breakers_open``: counted from the breaker when scraped."""
 
     def __init__(self, breaker: Breaker) -> None:
         self.breaker = breaker
 
-    def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
             "kong_plugin_breakers_open",
             "Plugin instances whose circuit breaker is open, by plugin name.",
             labels=["plugin"],
         )
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
         for plugin, count in sorted(Tally(e.plugin for e in self.breaker.active().values()).items()):
             family.add_metric([plugin], count)
         yield family
 
     def describe(self) -> Iterator[Metric]:
         # no samples at registration: collect() would sweep the breaker too early
-        yield GaugeMetricFamily(
-            "kong_plugin_breakers_open",
-            "Plugin instances whose circuit breaker is open, by plugin name.",
-            labels=["plugin"],
-        )
+        yield self._family()
+
+
+class _Exported(Collector):
+    """The exporters' scrape-time families."""
+
+    def collect(self) -> Iterator[Metric]:
+        for exporter in list(_EXPORTERS):
+            yield from exporter.collect()
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
 
 
 class GatewayMetrics:
-    """The metrics of one worker, in a registry of their own (never the global one)."""
+    """The metrics of one worker, in registries of their own (never the global one)."""
 
     def __init__(self, breaker: Breaker | None = None) -> None:
+        use_multiprocess_values()
         self.registry = CollectorRegistry(auto_describe=True)
+        #: the exporters' scrape-time series
+        self.exported = CollectorRegistry(auto_describe=True)
+        #: every series computed at scrape time (never in the multiprocess files)
+        self.live = CollectorRegistry(auto_describe=True)
         self.plugin_errors = Counter(
             "kong_plugin_errors",
             "Plugin violations (exceptions, timeouts, memory errors), by plugin, phase and reason.",
@@ -86,7 +309,12 @@ class GatewayMetrics:
             registry=self.registry,
         )
         if breaker is not None:
-            self.registry.register(_OpenBreakers(breaker))
+            open_breakers = _OpenBreakers(breaker)
+            self.registry.register(open_breakers)
+            self.live.register(open_breakers)
+        exported = _Exported()
+        self.exported.register(exported)
+        self.live.register(exported)
 
     def plugin_error(self, plugin: str, phase: str, reason: str) -> None:
         """Count one violation."""
@@ -99,5 +327,17 @@ class GatewayMetrics:
         self.breaker_rejections.labels(plugin).inc()
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every series."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of every series (all workers' in multiprocess mode)."""
+        for exporter in list(_EXPORTERS):
+            exporter.flush()
+        flush()
+        path = multiprocess_dir()
+        if path:
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged, path=path)
+            return generate_latest(merged) + generate_latest(self.live)
+        return (
+            generate_latest(self.registry)
+            + generate_latest(PROCESS_REGISTRY)
+            + generate_latest(self.exported)
+        )

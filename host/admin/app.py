@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -41,8 +43,25 @@ def build_app(gateway: Gateway, state: ConfigState) -> web.Application:
             raise method_not_allowed()
         return await crud.dispatch(request, state, segments)
 
+    for plugin_routes in _plugin_admin_routes(gateway.registry):
+        app.add_routes(plugin_routes(gateway))
     app.router.add_route("*", "/{tail:.*}", generic)
     return app
+
+
+def _plugin_admin_routes(registry: Any) -> list[Any]:
+    """The ``ADMIN_ROUTES(gateway) -> [aiohttp route defs]`` of Python plugins (Kong's
+    plugin ``api.lua``): e.g. proxy-cache's purge endpoints."""
+    found = []
+    for spec in registry:
+        if spec.language != "python":
+            continue
+        instance = spec.extra.get("instance")
+        module = instance if isinstance(instance, ModuleType) else sys.modules.get(type(instance).__module__)
+        hook = getattr(module, "ADMIN_ROUTES", None)
+        if callable(hook):
+            found.append(hook)
+    return found
 
 
 class AdminServer:

@@ -29,7 +29,8 @@ is bounded by ``plugin_phase_timeout`` (:mod:`host.plugins.watchdog`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine, Iterable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from host.plugins.breaker import GATING_PHASES, Breaker, OpenBreaker
@@ -77,6 +78,57 @@ class PhaseRunner:
         self.metrics = metrics
         self.watchdog = Watchdog(phase_timeout) if phase_timeout else None
         self.tracebacks = TracebackGate()
+        self._timers: dict[tuple[Any, str], Any] = {}
+        self._made: set[Any] = set()  # the timers themselves
+        if metrics is not None:  # kong_plugin_latency_ms, while the prometheus plugin is on
+            from host.metrics import track_runner
+
+            track_runner(self)
+
+    # -- optional timing (kong_plugin_latency_ms) ------------------------------------------
+    def set_timing(self, observe: Callable[[tuple[str, str], float], None] | None) -> None:
+        """Time every handler call (``observe((plugin, phase), ms)``), or stop (``None``).
+
+        On: ``_start`` and ``start_log`` are replaced on this instance by versions that
+        call timed wrappers of the handlers.  Off: the class's own methods run, and the
+        runner does no work at all for timing.
+        """
+        self._timers.clear()
+        self._made.clear()
+        if observe is None:
+            self.__dict__.pop("_start", None)
+            self.__dict__.pop("start_log", None)
+            return
+        self._observe = observe
+        self._start = self._start_timed  # type: ignore[method-assign]
+        self.start_log = self._start_log_timed  # type: ignore[method-assign]
+
+    def _timed(self, calls: Sequence[HandlerCall], phase: str) -> tuple[HandlerCall, ...]:
+        """``calls`` with each handler wrapped in a timer (wrappers made once per handler)."""
+        timers = self._timers
+        made = self._made
+        out = []
+        for call in calls:
+            fn, is_async, conf, name, plugin_id = call
+            if fn in made:  # already a timer (the rest of a phase after a wait)
+                out.append(call)
+                continue
+            timer = timers.get((fn, phase))
+            if timer is None:
+                timer = timers[(fn, phase)] = _timer(fn, is_async, (name, phase), self._observe)
+                made.add(timer)
+            out.append((timer, is_async, conf, name, plugin_id))
+        return tuple(out)
+
+    def _start_timed(
+        self, ctx: Context, calls: Sequence[HandlerCall], phase: str, first: int = 0
+    ) -> Coroutine[Any, Any, None] | None:
+        # first > 0: resumed from _resume with calls already wrapped
+        return PhaseRunner._start(self, ctx, self._timed(calls, phase) if first == 0 else calls, phase, first)
+
+    def _start_log_timed(self, ctx: Context) -> Coroutine[Any, Any, None] | None:
+        calls = self.collected(ctx).calls.get("log", ())
+        return PhaseRunner.start_log(self, ctx, self._timed(calls, "log") if calls else calls)
 
     # -- failures ------------------------------------------------------------------------
     def _failed(self, name: str, plugin_id: str | None, phase: str, exc: BaseException) -> PluginError:
@@ -327,7 +379,9 @@ class PhaseRunner:
         if rest is not None:
             await rest
 
-    def start_log(self, ctx: Context) -> Coroutine[Any, Any, None] | None:
+    def start_log(
+        self, ctx: Context, calls: Sequence[HandlerCall] | None = None
+    ) -> Coroutine[Any, Any, None] | None:
         """Run the ``log`` handlers now, up to the first one that waits for I/O.
 
         Returns ``None`` when all of them finished (sync handlers, or async ones that
@@ -336,7 +390,8 @@ class PhaseRunner:
         handler is logged and the others still run.
         """
         ctx.phase = _LOG
-        calls = self.collected(ctx).calls.get("log", ())
+        if calls is None:
+            calls = self.collected(ctx).calls.get("log", ())
         kong = self.kong
         for index, (fn, is_async, conf, name, plugin_id) in enumerate(calls):
             ctx.plugin_name = name
@@ -352,7 +407,7 @@ class PhaseRunner:
                 ctx.plugin_name = None
                 ctx.plugin_id = None
             if is_async and pending is not None:
-                return self._finish_log(ctx, pending, calls[index], calls[index + 1 :])
+                return self._finish_log(ctx, pending, calls[index], tuple(calls[index + 1 :]))
         return None
 
     async def _finish_log(
@@ -376,3 +431,40 @@ class PhaseRunner:
                 await self._run(ctx, (later,), "log")
             except PluginError as err:
                 log_plugin_error(ctx, err)
+
+
+def _timer(
+    fn: Any, is_async: bool, labels: tuple[str, str], observe: Callable[[tuple[str, str], float], None]
+) -> Any:
+    """``fn`` timed: the wall-clock time of each call (until an async one finished) in ms."""
+    clock = time.perf_counter
+    if not is_async:
+
+        def timed(kong: Any, conf: Any) -> Any:
+            start = clock()
+            try:
+                return fn(kong, conf)
+            finally:
+                observe(labels, (clock() - start) * 1000)
+
+        return timed
+
+    async def finish(pending: Awaitable[Any], start: float) -> Any:
+        try:
+            return await pending
+        finally:
+            observe(labels, (clock() - start) * 1000)
+
+    def timed_async(kong: Any, conf: Any) -> Any:
+        start = clock()
+        try:
+            pending = fn(kong, conf)
+        except BaseException:
+            observe(labels, (clock() - start) * 1000)
+            raise
+        if pending is None:
+            observe(labels, (clock() - start) * 1000)
+            return None
+        return finish(pending, start)
+
+    return timed_async
