@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,20 @@ from host.gateway import Gateway, build_registry
 from host.settings import Settings
 
 TEST_PLUGINS = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Commands run in-process (click's CliRunner) call setup_logging, which sends the
+    ``moongate`` loggers to stderr only: put logging back after each test, so that the
+    next tests' caplog sees the records again."""
+    loggers = [logging.getLogger(name) for name in ("moongate", "aiohttp")]
+    saved = [(lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    yield
+    for lg, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
 
 
 class Upstream:
