@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from host.balancer.health import close_health
 from host.config import ConfigError, load_file
 from host.config.model import DeclarativeConfig
 from host.config.snapshot import Snapshot
@@ -34,6 +35,7 @@ from host.proxy.tls import TLSTerminator, parse_listeners
 from host.proxy.upstream_client import UpstreamClient
 from host.settings import Settings, parse_listen
 from host.store import Store
+from host.tracing import instrument_registry
 from pdk._settings import set_default_settings
 from pdk.nginx import STATS
 from pdk.phases import Phase
@@ -74,6 +76,7 @@ def build_registry(settings: Settings) -> PluginRegistry:
     _share_entities(registry)
     if settings.trace_plugins:  # --trace-plugins: a log line per handler call
         trace_registry(registry)
+    instrument_registry(registry, settings)  # tracing_instrumentations plugin_*: spans (host/tracing.py)
     registry.failures.update(failures)
     for reason in failures.values():
         log.error("plugin failed to load: %s", reason)
@@ -289,6 +292,7 @@ class Gateway:
         for box in sandboxed_plugins(self.registry):
             await box.close()
         await self.client.close()
+        await close_health(self.registry)  # the upstreams' active health probes
         IDLE_CONTEXT.snapshot = None
         set_default_settings(None)
 

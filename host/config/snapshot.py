@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from host.balancer import Balancer
+from host.balancer.health import build_balancers
 from host.config.model import DeclarativeConfig
 from host.plugins.iterator import PluginIterator
 from host.plugins.spec import PluginRegistry
@@ -35,12 +36,9 @@ class Snapshot:
         self._consumers_by_username = {c["username"]: c for c in config.consumers if c.get("username")}
         self._consumers_by_custom_id = {c["custom_id"]: c for c in config.consumers if c.get("custom_id")}
         self.upstreams: dict[str, dict[str, Any]] = {u["name"]: u for u in config.upstreams}
-        targets_by_upstream: dict[str, list[dict[str, Any]]] = {}
-        for t in config.targets:
-            targets_by_upstream.setdefault(t["upstream"]["id"], []).append(t)
-        self.balancers: dict[str, Balancer] = {
-            name: Balancer(u, targets_by_upstream.get(u["id"], [])) for name, u in self.upstreams.items()
-        }
+        # target health, breakers and load figures live in the gateway's registry (keyed
+        # by its plugin registry), so they survive reloads; see host/balancer/health.py
+        self.balancers: dict[str, Balancer] = build_balancers(config.upstreams, config.targets, registry)
         self.hash = hashlib.md5(
             orjson.dumps(_stable(config), option=orjson.OPT_SORT_KEYS), usedforsecurity=False
         ).hexdigest()

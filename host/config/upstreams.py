@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from host.schema import typedefs
+from host.schema import Schema, typedefs
 from host.schema._net import format_host, normalize_ip
 
 __all__ = ["UPSTREAMS", "TARGETS", "normalize_target", "DEFAULT_TARGET_PORT"]
@@ -88,6 +88,38 @@ _HEALTHCHECKS = {
 }
 
 
+#: Moongate's extension, not a Kong field (a Kong node refuses it as an unknown field):
+#: a per-target circuit breaker, off while null (see sdk-docs/load-balancing.md)
+_CIRCUIT_BREAKER = {
+    "type": "record",
+    "required": False,
+    "description": (
+        "Moongate extension (not in Kong): a circuit breaker per target. After `failures` "
+        "consecutive connection failures or timeouts of proxied requests the target is left "
+        "out for `cooldown` seconds, then one request probes it (half-open): a response "
+        "closes the breaker, a failure opens it again. Null: no breaker."
+    ),
+    "fields": [
+        {
+            "failures": {
+                "type": "integer",
+                "required": True,
+                "between": [1, 255],
+                "description": "Consecutive connection failures or timeouts that open the breaker.",
+            }
+        },
+        {
+            "cooldown": {
+                "type": "number",
+                "default": 10,
+                "between": [0, 3600],
+                "description": "Seconds the breaker stays open before one probe request.",
+            }
+        },
+    ],
+}
+
+
 def _name_error(name: str) -> str:
     return f"Invalid name ('{name}')"
 
@@ -150,8 +182,30 @@ _FALLBACKS = {
 _REQUIRED = {"required": True}
 
 
+class _UpstreamSchema(Schema):
+    """The upstream schema, with the ``circuit_breaker`` extension left out of the entity
+    while it is unset, so that an upstream reads exactly as Kong's (no extra null key)."""
+
+    def validate(
+        self, data: dict[str, Any], *, partial: bool = False, auto: bool = True
+    ) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        normalized, errors = super().validate(data, partial=partial, auto=auto)
+        unset = isinstance(normalized, dict) and normalized.get(_EXTENSION, 0) is None
+        if unset and (not partial or _EXTENSION not in data):  # an update may set it back to null
+            del normalized[_EXTENSION]
+        return normalized, errors
+
+    def defaults(self) -> dict[str, Any]:
+        document = super().defaults()
+        document.pop(_EXTENSION, None)
+        return document
+
+
+_EXTENSION = "circuit_breaker"
+
+
 def _build_upstreams() -> Any:
-    from host.config.entities import _entity
+    from host.config.entities import EntityType
 
     checks = [
         _conditional("hash_on", "header", "hash_on_header", _REQUIRED),
@@ -208,6 +262,7 @@ def _build_upstreams() -> Any:
             {"host_header": typedefs.host_with_optional_port},
             {"client_certificate": {"type": "foreign", "reference": "certificates"}},
             {"use_srv_name": {"type": "boolean", "default": False}},
+            {"circuit_breaker": _CIRCUIT_BREAKER},
         ],
         "entity_checks": checks,
         "shorthand_fields": [
@@ -215,7 +270,14 @@ def _build_upstreams() -> Any:
             {"hash_on": {"type": "string", "func": _hash_on_shorthand}},
         ],
     }
-    return _entity("upstreams", definition, endpoint_key="name", label=("name",))
+    schema = _UpstreamSchema(definition, name="upstreams", entity=True)
+    return EntityType(
+        name="upstreams",
+        schema=schema,
+        foreign=schema.foreign_fields(),
+        endpoint_key="name",
+        label=("name",),
+    )
 
 
 def _build_targets() -> Any:

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from host.balancer import Address, Balancer
 from host.proxy.headers import build_request_head, upstream_header_lines
 from host.proxy.upstream_client import (
     UpstreamClient,
@@ -24,6 +25,9 @@ __all__ = ["forward", "NoTargetError"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {("http", 80), ("https", 443), ("grpc", 80), ("grpcs", 443)}
+
+
+_NO_PEER = "failure to get a peer from the ring-balancer"
 
 
 class NoTargetError(Exception):
@@ -48,14 +52,14 @@ def _host_header(ctx: Context, host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def _pick(ctx: Context, tried: set[tuple[str, int]]) -> tuple[str, int]:
+def _balancer(ctx: Context) -> Balancer | None:
+    """The balancer of the upstream the service names (None: a plain host)."""
     if ctx.upstream_name is None:
-        return ctx.upstream_host, ctx.upstream_port
+        return None
     balancer = ctx.snapshot.balancers.get(ctx.upstream_name)  # type: ignore[union-attr]
-    addr = balancer.pick(ctx, tried) if balancer is not None else None
-    if addr is None:
-        raise NoTargetError("failure to get a peer from the ring-balancer")
-    return addr
+    if balancer is None:
+        raise NoTargetError(_NO_PEER)
+    return balancer
 
 
 async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, target: str) -> UpstreamResponse:
@@ -98,8 +102,18 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
     tried: set[tuple[str, int]] = set()
     attempts = 1 + max(0, ctx.retries)
     last: UpstreamError | None = None
+    balancer = _balancer(ctx)
+    # the balancer hears how each try ended when an algorithm or a check reads it
+    observes = balancer is not None and balancer.observes
+    address: Address | None = None
     for _attempt in range(attempts):
-        host, port = _pick(ctx, tried)
+        if balancer is None:
+            host, port = ctx.upstream_host, ctx.upstream_port
+        else:
+            address = balancer.pick(ctx, tried)
+            if address is None:
+                raise NoTargetError(_NO_PEER)
+            host, port = address.hp
         tried.add((host, port))
         host_header = _host_header(ctx, host, port)
         head = build_request_head(method, target, host_header, lines, framing)
@@ -107,6 +121,8 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
         ctx.t_upstream_start = started
         try_info = {"ip": host, "port": port, "balancer_latency": 0}
         ctx.tries.append(try_info)
+        if observes:
+            balancer.started(address)  # type: ignore[union-attr, arg-type]
         try:
             resp = await client.request(
                 host,
@@ -122,12 +138,13 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
                 chunked=chunked,
             )
         except UpstreamError as exc:
+            timed_out = isinstance(exc, UpstreamTimeout)
+            if observes:  # passive health checks and the circuit breaker count it
+                balancer.failed(address, timed_out)  # type: ignore[union-attr, arg-type]
             try_info["state"] = "failed"
-            try_info["code"] = 504 if isinstance(exc, UpstreamTimeout) else 502
+            try_info["code"] = 504 if timed_out else 502
             last = exc
-            retry = isinstance(exc, UpstreamConnectError) or (
-                isinstance(exc, UpstreamTimeout) and exc.stage == "connect"
-            )
+            retry = isinstance(exc, UpstreamConnectError) or (timed_out and exc.stage == "connect")
             if not retry and not exc.sent:
                 retry = True
             if not retry and method in _IDEMPOTENT and replayable:
@@ -135,7 +152,14 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
             if not retry or (not replayable and exc.sent):
                 raise
             continue
-        ctx.t_upstream_headers = time.perf_counter()
+        except BaseException:
+            if observes:  # cancelled: the try is no longer in flight (nor a breaker probe)
+                address.state.inflight -= 1  # type: ignore[union-attr]
+                address.state.probing = False  # type: ignore[union-attr]
+            raise
+        ctx.t_upstream_headers = now = time.perf_counter()
+        if observes:
+            balancer.answered(address, resp.status, now - started)  # type: ignore[union-attr, arg-type]
         return resp
     assert last is not None
     raise last
