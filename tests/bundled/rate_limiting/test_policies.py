@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from host.context import Context, use_context
+from host.context import Context, reset_context, use_context
 from host.gateway import build_registry
 from host.lua.driver import drive
 from host.settings import Settings
@@ -38,7 +38,7 @@ def checker():
     fn = host.compile_in("rate-limiting", CHECK, "=check")
     ctx = Context()
     ctx.phase = Phase.access
-    use_context(ctx)
+    token = use_context(ctx)
 
     async def check(conf: dict[str, Any], identifier: str, now_ms: int) -> tuple[Any, Any]:
         conf = {"route_id": "r1", "service_id": "s1", "strategy": "fixed_window", **conf}
@@ -47,7 +47,8 @@ def checker():
         )
         return (used.decode() if used is not None else None), blocked
 
-    return check
+    yield check
+    reset_context(token)  # a sync fixture: the context must not outlive the test
 
 
 def redis_conf(server: Any, **redis: Any) -> dict[str, Any]:
