@@ -102,6 +102,10 @@ class Settings:
     ssl_ciphers: str | None = None  # OpenSSL cipher list, with ssl_cipher_suite = custom
     ssl_protocols: str = "TLSv1.2 TLSv1.3"  # with ssl_cipher_suite = custom
     nginx_proxy_proxy_ssl_verify: bool = False  # verify upstream certificates (service tls_verify unset)
+    # observability (py_plugins/syslog, py_plugins/opentelemetry, host/tracing.py)
+    syslog_target: str = ""  # syslog plugin: a Unix socket path or HOST:PORT (UDP); empty: /dev/log, else 127.0.0.1:514
+    tracing_instrumentations: list[str] = field(default_factory=lambda: ["off"])  # Kong's: off, all, request, router, plugin_access, ...
+    tracing_sampling_rate: float = 0.01  # Kong's: share of requests traced when no plugin sets sampling_rate
 
     def __post_init__(self) -> None:
         self._trusted: list[IPNetwork] = []
