@@ -37,6 +37,12 @@ lint: setup
 docs: setup
 	$(BIN)/python -m host.docsgen
 
+# The plugin author's site: sdk-docs/ built by mkdocs (mkdocs.yml) into site/ (gitignored).
+.PHONY: docs-site
+docs-site: setup
+	@$(BIN)/python -c "import mkdocs" 2>/dev/null || $(BIN)/pip install -q -e '.[docs]'
+	$(BIN)/mkdocs build --strict
+
 # Benchmarks (installs wrk and nginx with apt when missing); prints a table.
 bench: setup
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \

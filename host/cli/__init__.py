@@ -1,8 +1,8 @@
 """The ``moongate`` command line.
 
 One module per command group, each registering itself on :data:`main`:
-``start`` (host/cli/start.py), ``reload`` (reload_cmd.py), ``config`` (config_cmd.py), ``plugins`` (plugins_cmd.py)
-and ``demo-upstream`` (demo.py).  Logs go to stderr as structured lines; machine
+``start`` (host/cli/start.py), ``reload`` (reload_cmd.py), ``config`` (config_cmd.py), ``plugins`` (plugins_cmd.py),
+``plugin`` (plugin_cmd.py), ``market`` (market_cmd.py), ``dev`` (dev_cmd.py) and ``demo-upstream`` (demo.py).  Logs go to stderr as structured lines; machine
 output (JSON, tables) to stdout.
 """
 
@@ -27,4 +27,4 @@ def main() -> None:
 
 
 # the command modules register on `main`; imported last because they import it
-from host.cli import config_cmd, demo, plugins_cmd, reload_cmd, start  # noqa: E402, F401
+from host.cli import config_cmd, demo, dev_cmd, market_cmd, plugin_cmd, plugins_cmd, reload_cmd, start  # noqa: E402, F401
