@@ -31,6 +31,7 @@ from host.plugins.runner import PhaseRunner
 from host.plugins.spec import PluginRegistry
 from host.plugins.trace import trace_registry
 from host.proxy.handler import ProxyHandler
+from host.proxy.http_errors import ProxyServer
 from host.proxy.tls import TLSTerminator, parse_listeners
 from host.proxy.upstream_client import UpstreamClient
 from host.settings import Settings, parse_listen
@@ -211,7 +212,7 @@ class Gateway:
         listeners = parse_listeners(self.settings.proxy_listen)
         if any(listener.ssl for listener in listeners):  # certificates load before any socket opens
             self._tls = TLSTerminator(self.settings, self.handler, self.kong, **options)
-        server = web.Server(self.handler, **options)
+        server = ProxyServer(self.handler, **options)
         self._proxy_server = server
         for listener in listeners:
             factory: Any = self._tls.protocol if listener.ssl and self._tls is not None else server

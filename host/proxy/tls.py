@@ -41,6 +41,7 @@ from aiohttp import web
 
 from host.context import Context, reset_context, use_context
 from host.proxy.handler import ProxyHandler
+from host.proxy.http_errors import ProxyServer
 from host.proxy.upstream_tls import load_pem_pair
 from host.settings import parse_listen
 from pdk.client_tls import CONNECTION_KEY, SERIALIZED_KEY
@@ -439,7 +440,7 @@ class TLSTerminator:
     def __init__(self, settings: Settings, plain: ProxyHandler, kong: Any, **server_options: Any) -> None:
         self.settings = settings
         self.handler = TLSProxyHandler(plain)
-        self.server = web.Server(self.handler, **server_options)
+        self.server = ProxyServer(self.handler, **server_options)
         try:
             self.context = server_context(settings, default_pairs(settings))
         except ssl.SSLError as exc:
