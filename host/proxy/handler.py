@@ -22,6 +22,8 @@ from host.proxy.respond import kong_error, send_response, send_upstream_response
 from host.proxy.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
 from host.proxy.wire import send_raw
 from host.router import normalize_path
+from host.tracing import SPANS_KEY
+from host.tracing import enabled as tracing_enabled
 from pdk.client_tls import CONNECTION_KEY as TLS_CONNECTION
 from pdk.nginx import STATS
 from pdk.phases import Phase
@@ -84,6 +86,8 @@ class ProxyHandler:
         self.client = client
         self.runner = runner
         self.log_tasks: set[asyncio.Task[None]] = set()
+        #: tracing_instrumentations "router": time the route match (the kong.router span)
+        self._trace_router = tracing_enabled(settings, "router")
         #: per service id, what _prepare_upstream needs (for the snapshot in _targets_of)
         self._targets: dict[str, ServiceTarget] = {}
         self._targets_of: Snapshot | None = None
@@ -192,9 +196,13 @@ class ProxyHandler:
         if ctx.scheme == "https":  # routes may match on the TLS server name (``snis``)
             connection = ctx.extra.get(TLS_CONNECTION)
             sni = connection.server_name if connection is not None else None
+        if self._trace_router:
+            started = time.perf_counter()
         match = snapshot.router.match(
             ctx.method, ctx.headers.get(_HOST, ""), ctx.path, ctx.headers, ctx.port, ctx.scheme, sni
         )
+        if self._trace_router:
+            ctx.extra.setdefault(SPANS_KEY, []).append(("kong.router", started, time.perf_counter(), None))
         ctx.phase = _ACCESS
         if match is None:
             kong_error(ctx, 404, "no Route matched with those values")

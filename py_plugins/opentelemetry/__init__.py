@@ -13,12 +13,11 @@ Kong's opentelemetry plugin (``kong/plugins/opentelemetry``), traces part:
 * ``header_filter`` sets ``http_response_header_for_traceid`` when configured.
 * ``log`` builds the spans of a sampled request: ``kong`` (the request, SERVER),
   ``kong.balancer`` (one per upstream try, CLIENT; ``tracing_instrumentations``
-  ``balancer``) and ``kong.<phase>.plugin.<name>`` (``plugin_*``, recorded by
-  :mod:`host.tracing`), encodes them (:mod:`._export`) and queues them for
+  ``balancer``), ``kong.router`` (``router``, timed by the proxy handler) and
+  ``kong.<phase>.plugin.<name>`` (``plugin_*``, recorded by :mod:`host.tracing`), encodes them (:mod:`._export`) and queues them for
   ``traces_endpoint`` in batches of ``queue.max_batch_size``.
 
-Not there yet: the ``kong.router`` span (the router is not timed by the core), the
-``logs_endpoint`` export, and the aws, gcp and instana formats (accepted; nothing is
+Not there yet: the ``logs_endpoint`` export, and the aws, gcp and instana formats (accepted; nothing is
 read or written for them).
 """
 

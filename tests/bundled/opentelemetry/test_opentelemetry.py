@@ -73,7 +73,7 @@ async def test_w3c_parent_spans_and_upstream_context(make_gateway, echo_upstream
             gateway_config(echo_upstream, "opentelemetry", conf), tracing_instrumentations=["all"]
         )
         _, upstream = await _get(http, gw.url + "/api", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
-        spans, resources = await _spans(rec, 3)
+        spans, resources = await _spans(rec, 4)
     version, trace, parent, flags = upstream["traceparent"].split("-")
     assert (version, trace, flags) == ("00", TRACE, "01")
     by_name = {s.name: s for s in spans}
@@ -82,6 +82,9 @@ async def test_w3c_parent_spans_and_upstream_context(make_gateway, echo_upstream
     assert root.kind == root.SPAN_KIND_SERVER
     assert balancer.parent_span_id == root.span_id and balancer.kind == balancer.SPAN_KIND_CLIENT
     assert balancer.span_id.hex() == parent  # the upstream's parent is the balancer span
+    router = by_name["kong.router"]
+    assert router.parent_span_id == root.span_id
+    assert root.start_time_unix_nano <= router.start_time_unix_nano <= router.end_time_unix_nano
     plugin = by_name["kong.access.plugin.opentelemetry"]
     assert plugin.parent_span_id == root.span_id and plugin.trace_id == root.trace_id
     assert root.start_time_unix_nano <= balancer.start_time_unix_nano <= balancer.end_time_unix_nano
