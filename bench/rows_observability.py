@@ -47,6 +47,6 @@ def prometheus(up_port: int, **_: Any) -> dict[str, Any]:
 
 
 ROWS = [
-    RowSpec("proxy-cache-hit", "proxy-cache (memory), hits", proxy_cache_hit),
-    RowSpec("prometheus", "prometheus (all metrics)", prometheus),
+    RowSpec("proxy-cache-hit", "moongate, proxy-cache hits (memory)", proxy_cache_hit),
+    RowSpec("prometheus", "moongate, prometheus (all metrics)", prometheus),
 ]
