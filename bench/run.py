@@ -221,6 +221,10 @@ def start_gateway(
         f"127.0.0.1:{port}",
         "--status-listen",
         "off",
+        "--admin-listen",
+        "off",
+        "-p",
+        str(tmp / f"{name}-prefix"),  # each gateway its own prefix (pid file, DB-less store)
         "--log-level",
         "error",
         "--plugins-dir",

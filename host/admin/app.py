@@ -87,9 +87,13 @@ class AdminServer:
             await site.start()
             self._runner = runner
             self.port = runner.addresses[0][1]
-        self._poller = asyncio.get_running_loop().create_task(
-            self.state.follow(max(0.01, float(settings.db_update_frequency)))
-        )
+        # DB-less, the prefix file is how a supervisor's workers share POST /config; a
+        # gateway on its own has no such peers (and must not follow another gateway that
+        # happens to use the same prefix)
+        if self.store.kind != "off" or self.gateway.worker_id is not None:
+            self._poller = asyncio.get_running_loop().create_task(
+                self.state.follow(max(0.01, float(settings.db_update_frequency)))
+            )
 
     async def stop(self) -> None:
         if self._poller is not None:

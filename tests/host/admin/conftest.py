@@ -33,7 +33,7 @@ AdminFactory = Callable[..., Awaitable[AdminGateway]]
 
 @pytest.fixture
 async def make_admin(tmp_path: Path) -> AsyncIterator[AdminFactory]:
-    """``await make_admin(config=None, database="sqlite"|"off", store=None, seed=True, **settings)``.
+    """``await make_admin(config=None, database="sqlite"|"off", store=None, seed=True, worker_id=None, **settings)``.
 
     The store (a fresh SQLite file or an in-memory DB-less one unless given) is seeded
     with ``config`` unless ``seed=False``."""
@@ -46,6 +46,7 @@ async def make_admin(tmp_path: Path) -> AsyncIterator[AdminFactory]:
         plugins_dirs: list[str | Path] | None = None,
         store: Store | None = None,
         seed: bool = True,
+        worker_id: int | None = None,
         **overrides: Any,
     ) -> AdminGateway:
         dirs = (
@@ -68,6 +69,7 @@ async def make_admin(tmp_path: Path) -> AsyncIterator[AdminFactory]:
         if seed:
             store.replace(storage_document(cfg))
         gateway = Gateway(settings, registry, cfg, store=store)
+        gateway.worker_id = worker_id  # as the supervisor sets it in each worker it forks
         await gateway.start()
         started.append(gateway)
         return AdminGateway(gateway, store)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import yaml
 
 from host.store import DeclarativeStore
@@ -67,11 +69,31 @@ async def test_post_config_replaces_atomically(make_admin, http, echo_upstream, 
 
 async def test_another_worker_picks_up_post_config(make_admin, http, echo_upstream, tmp_path) -> None:
     path = tmp_path / "declarative.json"
+    one = await make_admin(_config(echo_upstream), database="off", store=DeclarativeStore(path), worker_id=0)
+    two = await make_admin(
+        _config(echo_upstream),
+        database="off",
+        store=DeclarativeStore(path),
+        db_update_frequency=0.05,
+        worker_id=1,
+    )
+    resp = await http.post(f"{one.admin}/config", json=_config(echo_upstream, "/c"))
+    assert resp.status == 201
+    await wait_until(lambda: "/c" in str(two.gateway.snapshot.config.routes), timeout=5)
+    assert (await http.get(f"{two.url}/c")).status == 200
+
+
+async def test_a_gateway_on_its_own_does_not_follow_a_shared_prefix_file(
+    make_admin, http, echo_upstream, tmp_path
+) -> None:
+    """Two separate DB-less gateways that happen to share a prefix keep their own configs."""
+    path = tmp_path / "declarative.json"
     one = await make_admin(_config(echo_upstream), database="off", store=DeclarativeStore(path))
     two = await make_admin(
         _config(echo_upstream), database="off", store=DeclarativeStore(path), db_update_frequency=0.05
     )
     resp = await http.post(f"{one.admin}/config", json=_config(echo_upstream, "/c"))
     assert resp.status == 201
-    await wait_until(lambda: "/c" in str(two.gateway.snapshot.config.routes), timeout=5)
-    assert (await http.get(f"{two.url}/c")).status == 200
+    await asyncio.sleep(0.3)
+    assert "/c" not in str(two.gateway.snapshot.config.routes)
+    assert (await http.get(f"{one.url}/c")).status == 200
