@@ -103,6 +103,13 @@ class Balancer:
         state.inflight -= 1
         state.try_failed(timeout)
 
+    def cancelled(self, address: Address) -> None:
+        """The try on ``address`` was abandoned (the request task was cancelled): no longer
+        in flight, nor the half-open breaker's probe; no verdict on the target."""
+        state = address.state
+        state.inflight -= 1
+        state.probing = False
+
     def answered(self, address: Address, status: int, rtt: float) -> None:
         """The try on ``address`` got a response head after ``rtt`` seconds."""
         state = address.state

@@ -156,6 +156,16 @@ class LuaHost:
         return self.H.require(name.encode())
 
     # -- owned resources -------------------------------------------------------------------
+    def resource(self, key: str, make: Callable[[], Any], close: str) -> Any:
+        """The runtime's object under ``key`` in :attr:`state` (an HTTP client, a
+        connection pool): made with ``make()`` on first use, and its ``close`` method
+        awaited by :meth:`close`."""
+        found = self.state.get(key)
+        if found is None:
+            found = self.state[key] = make()
+            self.on_close(getattr(found, close))
+        return found
+
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         """Have :meth:`close` await ``closer()`` (timers, client sessions, connection pools)."""
         self._closers.append(closer)

@@ -153,9 +153,8 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
                 raise
             continue
         except BaseException:
-            if observes:  # cancelled: the try is no longer in flight (nor a breaker probe)
-                address.state.inflight -= 1  # type: ignore[union-attr]
-                address.state.probing = False  # type: ignore[union-attr]
+            if observes:  # cancelled
+                balancer.cancelled(address)  # type: ignore[union-attr, arg-type]
             raise
         ctx.t_upstream_headers = now = time.perf_counter()
         if observes:

@@ -137,8 +137,4 @@ class HttpClient:
 
 def client_of(host: LuaHost) -> HttpClient:
     """The runtime's client (created, and registered for closing, on first use)."""
-    client = host.state.get(_STATE_KEY)
-    if client is None:
-        client = host.state[_STATE_KEY] = HttpClient()
-        host.on_close(client.close)
-    return client
+    return host.resource(_STATE_KEY, HttpClient, "close")

@@ -24,11 +24,7 @@ _STATE_KEY = "cosockets"
 
 def sockets_of(host: LuaHost) -> Cosockets:
     """The runtime's sockets (closed with the runtime)."""
-    found = host.state.get(_STATE_KEY)
-    if found is None:
-        found = host.state[_STATE_KEY] = Cosockets()
-        host.on_close(found.close_all)
-    return found
+    return host.resource(_STATE_KEY, Cosockets, "close_all")
 
 
 def _text(value: Any) -> str:

@@ -26,11 +26,7 @@ _STATE_KEY = "redis_connections"
 
 def connections_of(host: LuaHost) -> RedisConnections:
     """The runtime's connections (created, and registered for closing, on first use)."""
-    conns = host.state.get(_STATE_KEY)
-    if conns is None:
-        conns = host.state[_STATE_KEY] = RedisConnections()
-        host.on_close(conns.close_all)
-    return conns
+    return host.resource(_STATE_KEY, RedisConnections, "close_all")
 
 
 def _text(value: Any) -> str:
