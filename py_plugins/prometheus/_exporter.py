@@ -49,6 +49,14 @@ _CONNECTION_STATES = (
 )
 
 
+def _histogram(
+    name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...], registry: Any
+) -> gateway_metrics.LocalHistogram:
+    """A labelled histogram observed locally and pushed into prometheus-client on sync."""
+    metric = Histogram(name, documentation, labels, buckets=buckets, registry=registry)
+    return gateway_metrics.LocalHistogram(metric, buckets)
+
+
 class _Series:
     """The per-request metrics, made on first use (after multiprocess mode is known)."""
 
@@ -63,35 +71,26 @@ class _Series:
                 registry=registry,
             )
         )
-        self.kong_latency = gateway_metrics.LocalHistogram(
-            Histogram(
-                "kong_kong_latency_ms",
-                "Latency added by Kong and enabled plugins for each service/route in Kong",
-                ("service", "route", "workspace"),
-                buckets=KONG_LATENCY_BUCKETS,
-                registry=registry,
-            ),
+        self.kong_latency = _histogram(
+            "kong_kong_latency_ms",
+            "Latency added by Kong and enabled plugins for each service/route in Kong",
+            ("service", "route", "workspace"),
             KONG_LATENCY_BUCKETS,
+            registry,
         )
-        self.upstream_latency = gateway_metrics.LocalHistogram(
-            Histogram(
-                "kong_upstream_latency_ms",
-                "Latency added by upstream response for each service/route in Kong",
-                ("service", "route", "workspace"),
-                buckets=UPSTREAM_LATENCY_BUCKETS,
-                registry=registry,
-            ),
+        self.upstream_latency = _histogram(
+            "kong_upstream_latency_ms",
+            "Latency added by upstream response for each service/route in Kong",
+            ("service", "route", "workspace"),
             UPSTREAM_LATENCY_BUCKETS,
+            registry,
         )
-        self.request_latency = gateway_metrics.LocalHistogram(
-            Histogram(
-                "kong_request_latency_ms",
-                "Total latency incurred during requests for each service/route in Kong",
-                ("service", "route", "workspace"),
-                buckets=UPSTREAM_LATENCY_BUCKETS,
-                registry=registry,
-            ),
+        self.request_latency = _histogram(
+            "kong_request_latency_ms",
+            "Total latency incurred during requests for each service/route in Kong",
+            ("service", "route", "workspace"),
             UPSTREAM_LATENCY_BUCKETS,
+            registry,
         )
         self.bandwidth = gateway_metrics.LocalCounter(
             Counter(
