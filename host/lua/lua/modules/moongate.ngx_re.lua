@@ -234,6 +234,18 @@ local function replace_with(entry, subj, fn, flat)
   return concat(out, "", 1, n + 1), count
 end
 
+-- Callbacks that call ngx.re.sub/gsub again nest in Lua (not through C as string.gsub's
+-- do), one host crossing per level: past MAX_NESTING levels the call fails at once
+-- instead of spending a sandbox's CPU budget on its way to a stack overflow.
+local MAX_NESTING = 200
+local nesting = 0
+
+local function nested_done(ok, a, b, c)
+  nesting = nesting - 1
+  if not ok then error(a, 0) end
+  return a, b, c
+end
+
 local function replace(subj, regex, repl, opts, global)
   local entry, err = compile(regex, opts)
   if not entry then return nil, nil, err end
@@ -246,7 +258,11 @@ local function replace(subj, regex, repl, opts, global)
     end
     if flat == nil then return subj, 0 end
     if type(flat) == "string" then return nil, nil, flat end
-    return replace_with(entry, subj, repl, flat)
+    if nesting >= MAX_NESTING then
+      error("ngx.re callbacks nested more than " .. MAX_NESTING .. " deep", 3)
+    end
+    nesting = nesting + 1
+    return nested_done(pcall(replace_with, entry, subj, repl, flat))
   end
   if type(repl) ~= "string" then repl = tostring(repl) end
   local res, count, err2 = py_sub(entry.id, subj, repl, global)
