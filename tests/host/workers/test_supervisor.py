@@ -78,7 +78,7 @@ def _gone(pid: int) -> bool:
         state = next(
             ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("State:")
         )
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped meanwhile
         return True
     return "Z" in state.split()[1]
 
