@@ -114,6 +114,8 @@ class Context:
             "_uri_captures",
             "consumer",
             "credential",
+            "auth_serial",
+            "auth_shared",
             "upstream_scheme",
             "upstream_method",
             "upstream_path",
@@ -191,6 +193,8 @@ class Context:
         self._uri_captures: dict[str, Any] | None = None  # made on first use: see uri_captures
         self.consumer: dict[str, Any] | None = None
         self.credential: dict[str, Any] | None = None
+        self.auth_serial: int = 0  # authentications so far (host/lua/entity_refs.py)
+        self.auth_shared: bool = False  # consumer/credential are the snapshot's (read-only)
         self.upstream_scheme: str = "http"
         self.upstream_method: str | None = None  # None: same as the client's
         self.upstream_path: str | None = None  # None: built by the router rules

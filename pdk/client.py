@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pdk._copy import copy_data
 from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError, PDKError
 from pdk.phases import ACCESS, AUTH_AND_LATER, NOT_INIT_WORKER, phase_checked
@@ -110,7 +111,17 @@ def get_credential(ctx: Context) -> dict[str, Any] | None:
         Lua: local credential = kong.client.get_credential()
         Python: credential = kong.client.get_credential()
     """
+    if ctx.auth_shared:
+        _own_entities(ctx)
     return ctx.credential
+
+
+def _own_entities(ctx: Context) -> None:
+    """The request's own copies of the configuration's entities it authenticated with
+    (host/lua/entity_refs.py shares them until someone reads them)."""
+    ctx.consumer = copy_data(ctx.consumer)
+    ctx.credential = copy_data(ctx.credential)
+    ctx.auth_shared = False
 
 
 @phase_checked(AUTH_AND_LATER)
@@ -124,6 +135,8 @@ def get_consumer(ctx: Context) -> dict[str, Any] | None:
         Lua: local consumer = kong.client.get_consumer()
         Python: consumer = kong.client.get_consumer()
     """
+    if ctx.auth_shared:
+        _own_entities(ctx)
     return ctx.consumer
 
 
@@ -187,6 +200,8 @@ def authenticate(
         raise PDKArgumentError("either credential or consumer must be provided")
     ctx.consumer = consumer
     ctx.credential = credential
+    ctx.auth_shared = False
+    ctx.auth_serial += 1
 
 
 @phase_checked(AUTH_AND_LATER)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lupa.luajit21 import lua_type
 
 from host.context import current_context
-from host.lua.convert import to_python
+from host.lua import entity_refs
 from host.lua.table_view import LuaTableView, lua_to_shared
 from host.version import KONG_COMPAT_VERSION, KONG_COMPAT_VERSION_NUM
 from pdk import NAMESPACES
@@ -34,7 +34,7 @@ from pdk.errors import ExitSignal, PDKArgumentError, PDKError, PDKPhaseError
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
 
-__all__ = ["install", "lua_function", "RAISE", "EXIT"]
+__all__ = ["install", "lua_function", "FlatPairs", "RAISE", "EXIT"]
 
 RAISE = b"\0moongate:raise"
 EXIT = b"\0moongate:exit"
@@ -53,6 +53,7 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
     """
     is_null = host.is_null
     to_lua = host.to_lua
+    to_python = host.to_python
 
     def arg(value: Any) -> Any:
         cls = value.__class__
@@ -62,7 +63,7 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
             return value
         kind = lua_type(value)
         if kind == "table":
-            return to_python(value, is_null)
+            return to_python(value)
         if kind == "userdata" and is_null(value):
             return None
         return value
@@ -121,6 +122,8 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
             return result.encode("utf-8", "surrogateescape")
         if cls in _SCALARS:
             return result
+        if cls is FlatPairs:  # bytes already: several Lua results as they are
+            return result
         if cls is tuple:  # several Lua results
             return tuple(map(to_lua, result))
         return to_lua(result)
@@ -175,11 +178,65 @@ def _uri_captures_zero_based(fn: Callable[..., Any]) -> Callable[..., Any]:
     return get_uri_captures
 
 
+class FlatPairs(tuple):  # type: ignore[type-arg]
+    """``name, value, name, value, ...`` (bytes) as several Lua results: a header table
+    crosses as one call's results and ``moongate.kong`` builds the table in Lua (a
+    repeated name becomes an array), instead of one ``table_from`` per table."""
+
+
+def _flat_headers(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``get_headers`` whose result reaches Lua as :class:`FlatPairs`."""
+
+    def get_headers(*args: Any) -> FlatPairs:
+        out: list[bytes] = []
+        add = out.append
+        for name, value in fn(*args).items():
+            key = name.encode("utf-8", "surrogateescape")
+            if value.__class__ is list:
+                for item in value:
+                    add(key)
+                    add(item.encode("utf-8", "surrogateescape"))
+            else:
+                add(key)
+                add(value.encode("utf-8", "surrogateescape"))
+        return FlatPairs(out)
+
+    return get_headers
+
+
+def _flat_request_headers(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``kong.request.get_headers`` as :class:`FlatPairs`, read straight from the request
+    when called without ``max_headers`` in its phases (the Lua side merges repeats)."""
+    from pdk._settings import settings_of
+
+    general = _flat_headers(fn)
+    mask = int(fn.__phases__)
+
+    def get_headers(*args: Any) -> FlatPairs:
+        ctx = current_context()
+        if args or not ctx.phase & mask:
+            return general(*args)  # max_headers given (checked there), or the phase error
+        limit = settings_of(ctx).lua_max_req_headers
+        out: list[bytes] = []
+        add = out.append
+        for count, (name, value) in enumerate(ctx.headers.items()):
+            if count >= limit:
+                break
+            add(name.lower().encode("utf-8", "surrogateescape"))
+            add(value.encode("utf-8", "surrogateescape"))
+        return FlatPairs(out)
+
+    return get_headers
+
+
 #: PDK functions whose Lua form differs from the Python one
 _LUA_FORMS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "request.get_body": lambda fn: _get_body_with_mime(fn, _request_content_type),
     "service.response.get_body": lambda fn: _get_body_with_mime(fn, _service_content_type),
     "request.get_uri_captures": _uri_captures_zero_based,
+    "request.get_headers": _flat_request_headers,
+    "response.get_headers": _flat_headers,
+    "service.response.get_headers": _flat_headers,
 }
 
 
@@ -264,6 +321,7 @@ def install(host: LuaHost) -> None:
             b"shared_set": _ctx_shared_set(host),
             b"configuration_get": _configuration_get(host),
             b"configuration_remove_sensitive": _configuration_remove_sensitive(host),
+            **entity_refs.helpers(lambda fn, name: lua_function(host, fn, name)),
         }
     )
     host.H.bridge = helpers

@@ -24,7 +24,7 @@ from typing import Any
 
 from lupa.luajit21 import LuaRuntime
 
-from host.lua.convert import to_lua, to_python
+from host.lua.convert import FLAT_LUA, python_converter, to_lua, to_python
 
 __all__ = ["LuaHost", "LUA_DIR", "MODULES_DIR"]
 
@@ -80,6 +80,8 @@ class LuaHost:
         if untrusted:
             self.H.untrusted_lua = str(untrusted).encode()
         self.is_null = self._null_test()
+        #: Lua -> Python conversion, each table read in one crossing
+        self.to_python = python_converter(self.is_null, loader(FLAT_LUA, b"=moongate.flat")())  # type: ignore[method-assign]
         #: what the driver calls (a sandboxed host puts its limited versions here)
         self._call = self.H.call
         self._resume = self.H.resume

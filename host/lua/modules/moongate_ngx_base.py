@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from multidict import CIMultiDict
 
 from host.context import current_context
-from host.lua.bridge import lua_function
+from host.lua.bridge import RAISE, lua_function
 from host.lua.modules import _ngx_vars as V
 from pdk._body import parse_args
 from pdk._exit import store_error, store_exit
@@ -392,6 +392,8 @@ def ctx_authenticate(key: str, value: Any) -> None:
         ctx.consumer = value
     else:
         ctx.credential = value
+    ctx.auth_shared = False
+    ctx.auth_serial += 1
 
 
 _API = {
@@ -457,7 +459,30 @@ def backing(host: LuaHost) -> dict[str, Any]:
     def prefix() -> bytes:
         return str(getattr(settings, "prefix", os.getcwd()) if settings else os.getcwd()).encode()
 
+    set_header = _impl(_resp_set)
+    to_python = host.to_python
+
+    def header_set_many(*pairs: Any) -> Any:
+        """``ngx.header[name] = value`` for each ``name, value`` pair, in one crossing
+        (decoded here: the generic bridge wrapper would convert each argument apart)."""
+        try:
+            ctx = _ctx()
+            if ctx.headers_sent:
+                logger.error("attempt to set ngx.header.HEADER after sending out response headers")
+                return None
+            for i in range(0, len(pairs) - 1, 2):
+                name, value = pairs[i], pairs[i + 1]
+                set_header(
+                    ctx,
+                    name.decode("utf-8", "surrogateescape") if name.__class__ is bytes else str(name),
+                    value.decode("utf-8", "surrogateescape") if value.__class__ is bytes else to_python(value),
+                )
+        except Exception as exc:  # noqa: BLE001 - a Lua error at the caller, as ngx.header does
+            return RAISE, str(exc).encode("utf-8", "surrogateescape")
+        return None
+
     plain = {
+        "header_set_many": header_set_many,
         "log": log,
         "get_phase": get_phase,
         "worker_id": lambda: int(state.get("worker_id", 0)),

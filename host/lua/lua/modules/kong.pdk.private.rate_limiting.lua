@@ -40,10 +40,7 @@ end
 function _M.apply_response_headers(ngx_ctx)
   local stored = ngx_ctx[FIELD]
   if stored == nil then return end
-  local header = H.ngx.header
-  for k, v in pairs(stored) do
-    header[k] = tostring(v)
-  end
+  H.set_response_headers(stored) -- ngx.header[k] = tostring(v) for each, in one crossing
 end
 
 return _M

@@ -217,8 +217,45 @@ local function copy(v)
   return c
 end
 
+-- entity tables handed to plugins -> { "<entity>:<id>", the row they were copied from }:
+-- kong.client.authenticate sends that reference instead of the whole table while the
+-- table still equals its row (host/lua/entity_refs.py)
+local ORIGIN = setmetatable({}, { __mode = "k" })
+
+local function same(a, b, depth)
+  if depth > 16 then return false end
+  for k, v in next, a do
+    local w = rawget(b, k)
+    if v ~= w and (type(v) ~= "table" or type(w) ~= "table" or not same(v, w, depth + 1)) then
+      return false
+    end
+  end
+  for k in next, b do
+    if rawget(a, k) == nil then return false end
+  end
+  return true
+end
+
+--- The reference of an entity table from kong.db / kong.client.load_consumer, while it
+--- is unchanged; nil for any other table.
+function H.entity_ref(t)
+  local o = ORIGIN[t]
+  if o ~= nil and same(t, o[2], 0) then return o[1] end
+  return nil
+end
+
+--- Remember that `t` is entity `name` as the configuration has it (`row`: what it was
+--- copied from; nil: `t` as it is now).
+function H.tag_entity(t, name, row)
+  local id = rawget(t, "id")
+  if type(id) == "string" then ORIGIN[t] = { name .. ":" .. id, row or copy(t) } end
+  return t
+end
+
 local function entity(dao, row, options)
   local e = copy(row)
+  local pk = dao.schema.primary_key
+  if #pk == 1 and pk[1] == "id" then H.tag_entity(e, dao.schema.name, row) end
   if options ~= nil then
     if options.nulls then
       for _, name in ipairs(dao.schema.field_order) do

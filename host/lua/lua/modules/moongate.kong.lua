@@ -23,11 +23,6 @@ local HEADERS_MT = {
 }
 H.HEADERS_MT = HEADERS_MT
 
-local function with_headers_mt(t, err)
-  if type(t) == "table" then setmetatable(t, HEADERS_MT) end
-  return t, err
-end
-
 local function namespace(name, overrides)
   local ns = {}
   for fname, pyfn in pairs(P[name]) do
@@ -39,9 +34,31 @@ local function namespace(name, overrides)
   return ns
 end
 
+-- a header table from the flat `name, value, ...` results of the bridge's get_headers
+-- (host/lua/bridge.py FlatPairs): one crossing, the table is built here
+local function from_pairs(first, ...)
+  if first == nil then
+    if select("#", ...) == 0 then return setmetatable({}, HEADERS_MT) end -- no header
+    return nil, ... -- nil, err
+  end
+  local flat, t = { first, ... }, {}
+  for i = 1, #flat, 2 do
+    local k, v = flat[i], flat[i + 1]
+    local prev = t[k]
+    if prev == nil then
+      t[k] = v
+    elseif type(prev) == "table" then
+      prev[#prev + 1] = v
+    else
+      t[k] = { prev, v }
+    end
+  end
+  return setmetatable(t, HEADERS_MT)
+end
+
 local function headers_getter(pyfn)
   local f = wrap(pyfn)
-  return function(...) return with_headers_mt(f(...)) end
+  return function(...) return from_pairs(f(...)) end
 end
 
 ---------------------------------------------------------------------------------
@@ -66,6 +83,46 @@ kong.table = {
 kong.node = namespace("node")
 kong.ip = namespace("ip")
 kong.client = namespace("client")
+do
+  -- authenticate: entity tables from kong.db / load_consumer cross as references
+  -- (host/lua/entity_refs.py); get_consumer / get_credential answer with the tables
+  -- authenticated with, as Kong does, while no one authenticated again since
+  local client, RAISE = kong.client, H.RAISE
+  local by_refs, by_tables, auth_serial = B.authenticate_refs, B.authenticate_tables, B.auth_serial
+  local get_consumer, get_credential, load_consumer = client.get_consumer, client.get_credential, client.load_consumer
+  local function authenticated(R, consumer, credential, a, b)
+    if a == RAISE then error(b, 2) end -- (a tail call: level 2 is the plugin)
+    if R ~= nil then R.auth_serial, R.auth_consumer, R.auth_credential = a, consumer, credential end
+  end
+  client.authenticate = function(consumer, credential)
+    local R = H.current()
+    local cref = type(consumer) == "table" and H.entity_ref(consumer)
+    local kref = type(credential) == "table" and H.entity_ref(credential)
+    if (consumer == nil or cref) and (credential == nil or kref) and (cref or kref) then
+      local a, b = by_refs(cref or nil, kref or nil)
+      if a ~= false then return authenticated(R, consumer, credential, a, b) end
+    end
+    return authenticated(R, consumer, credential, by_tables(consumer, credential))
+  end
+  local function mine(R)
+    return R ~= nil and R.auth_serial ~= nil and R.auth_serial == auth_serial()
+  end
+  client.get_consumer = function()
+    local R = H.current()
+    if mine(R) then return R.auth_consumer end
+    return get_consumer()
+  end
+  client.get_credential = function()
+    local R = H.current()
+    if mine(R) then return R.auth_credential end
+    return get_credential()
+  end
+  client.load_consumer = function(...)
+    local consumer, err = load_consumer(...)
+    if type(consumer) == "table" then H.tag_entity(consumer, "consumers") end
+    return consumer, err
+  end
+end
 kong.client.tls = namespace("client.tls")
 kong.service = namespace("service")
 kong.request = namespace("request", {
@@ -78,6 +135,19 @@ kong.service.response = namespace("service.response", {
 kong.response = namespace("response", {
   get_headers = headers_getter(P.response.get_headers),
 })
+
+-- header values given as numbers become text here, as Kong's tostring does, so that
+-- the crossing takes the bridge's fast path (two strings)
+local function number_as_text(f)
+  return function(name, value, ...)
+    if type(value) == "number" then value = tostring(value) end
+    return f(name, value, ...)
+  end
+end
+for _, ns in ipairs({ kong.response, kong.service.request }) do
+  ns.set_header = number_as_text(ns.set_header)
+  ns.add_header = number_as_text(ns.add_header)
+end
 kong.router = namespace("router")
 kong.nginx = namespace("nginx")
 kong.plugin = namespace("plugin")

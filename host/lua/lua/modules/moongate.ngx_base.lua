@@ -137,11 +137,22 @@ function ngx.redirect(uri, status)
   return H.exit()
 end
 
-local header_get, header_set = B.header_get, B.header_set
+local header_get, header_set, header_set_many = B.header_get, B.header_set, B.header_set_many
 ngx.header = setmetatable({}, {
   __index = function(_, k) return checked(header_get(k)) end,
-  __newindex = function(_, k, v) checked(header_set(k, v)) end,
+  __newindex = function(_, k, v)
+    if type(v) == "number" then v = tostring(v) end -- as nginx does; no number crosses
+    checked(header_set(k, v))
+  end,
 })
+--- ngx.header[k] = v for each k, v of `headers` (string keys), in one crossing.
+function H.set_response_headers(headers)
+  local flat, n = {}, 0
+  for k, v in pairs(headers) do
+    flat[n + 1], flat[n + 2], n = k, type(v) == "number" and tostring(v) or v, n + 2
+  end
+  if n > 0 then checked(header_set_many(unpack(flat, 1, n))) end
+end
 
 -- get_headers tables: lower-case keys, looked up case-insensitively with `_` for `-`
 local lower, gsub, rawget = string.lower, string.gsub, rawget
