@@ -55,7 +55,9 @@ async def test_python_plugins_see_the_consumer_a_lua_plugin_authenticated(make_g
 
 async def test_a_table_changed_before_authenticate_is_what_everyone_sees(make_gateway, echo_upstream, http):
     gw = await _gateway(
-        make_gateway, echo_upstream, [{"name": "auth-refs", "config": {"change": True}}, {"name": "consumer-probe"}]
+        make_gateway,
+        echo_upstream,
+        [{"name": "auth-refs", "config": {"change": True}}, {"name": "consumer-probe"}],
     )
     async with http.get(gw.url + "/", headers={"X-Key": "k-alice"}) as resp:
         assert resp.status == 200
@@ -63,7 +65,9 @@ async def test_a_table_changed_before_authenticate_is_what_everyone_sees(make_ga
         assert resp.headers["X-Lua-Consumer"] == "alice-changed"
     # the configuration's own consumer is untouched
     async with http.get(gw.url + "/", headers={"X-Key": "k-alice"}) as resp:
-        assert json.loads(resp.headers["X-Py-Consumer"])["username"] == "alice-changed"  # changed again, not twice
+        assert (
+            json.loads(resp.headers["X-Py-Consumer"])["username"] == "alice-changed"
+        )  # changed again, not twice
     assert gw.gateway.snapshot.consumer_by_id(ALICE)["username"] == "alice"
 
 
