@@ -26,6 +26,7 @@ from host.lua.trust import Placement, Sandbox
 from host.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from host.metrics import GatewayMetrics
 from host.plugins.breaker import Breaker
+from host.plugins.host_hooks import HostHooks, find_extensions
 from host.plugins.python_loader import discover_python_plugins
 from host.plugins.runner import PhaseRunner
 from host.plugins.spec import PluginRegistry
@@ -78,6 +79,9 @@ def build_registry(settings: Settings) -> PluginRegistry:
     if settings.trace_plugins:  # --trace-plugins: a log line per handler call
         trace_registry(registry)
     instrument_registry(registry, settings)  # tracing_instrumentations plugin_*: spans (host/tracing.py)
+    # host hooks (host/plugins/host_hooks.py): plugin modules and host-only extension modules
+    registry.host_hooks = HostHooks(find_extensions(registry, settings.plugins_dirs, failures))
+    failures.update(registry.host_hooks.errors)
     registry.failures.update(failures)
     for reason in failures.values():
         log.error("plugin failed to load: %s", reason)
@@ -175,6 +179,8 @@ class Gateway:
             phase_timeout=settings.plugin_phase_timeout / 1000,
         )
         self.handler = ProxyHandler(self.snapshot, settings, self.client, self.runner)
+        #: the host hooks (startup, shutdown, register_admin_routes, status_extra) of the plugins
+        self.hooks = HostHooks.from_registry(registry, settings.plugins_dirs)
         self.init_errors: dict[str, str] = {}
         self._reload_lock = asyncio.Lock()  # reloads apply one at a time, in the order asked
         self._servers: list[asyncio.base_events.Server] = []
@@ -239,6 +245,7 @@ class Gateway:
             self._runners.append(runner)
             self.status_port = runner.addresses[0][1]
         self._sweeper = loop.create_task(self._sweep())
+        await self.hooks.startup(self)  # host hook: the listeners are open
 
         # a supervisor says "moongate started" itself once all its workers are up
         log.log(
@@ -280,6 +287,7 @@ class Gateway:
         if self.handler.log_tasks:
             left = max(0.1, deadline - time.monotonic())
             await asyncio.wait(list(self.handler.log_tasks), timeout=left)
+        await self.hooks.shutdown(self)  # host hook: nothing is served any more
         if self.admin is not None:
             await self.admin.stop()
         for runner in self._runners:
@@ -410,6 +418,9 @@ class Gateway:
             body = status_body(self, request.query, plugins)
         except ValueError as err:
             return web.json_response({"message": str(err)}, status=400)
+        extra = await self.hooks.status_extra(self)  # host hook: {extension name: block}
+        if extra:
+            body["extra"] = extra
         return web.json_response(body)
 
     def _breakers(self) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -43,25 +41,11 @@ def build_app(gateway: Gateway, state: ConfigState) -> web.Application:
             raise method_not_allowed()
         return await crud.dispatch(request, state, segments)
 
-    for plugin_routes in _plugin_admin_routes(gateway.registry):
-        app.add_routes(plugin_routes(gateway))
+    # host hook register_admin_routes (host/plugins/host_hooks.py); a plugin module's
+    # ADMIN_ROUTES(gateway) is its shorthand (e.g. proxy-cache's purge endpoints)
+    gateway.hooks.register_admin_routes(app, gateway)
     app.router.add_route("*", "/{tail:.*}", generic)
     return app
-
-
-def _plugin_admin_routes(registry: Any) -> list[Any]:
-    """The ``ADMIN_ROUTES(gateway) -> [aiohttp route defs]`` of Python plugins (Kong's
-    plugin ``api.lua``): e.g. proxy-cache's purge endpoints."""
-    found = []
-    for spec in registry:
-        if spec.language != "python":
-            continue
-        instance = spec.extra.get("instance")
-        module = instance if isinstance(instance, ModuleType) else sys.modules.get(type(instance).__module__)
-        hook = getattr(module, "ADMIN_ROUTES", None)
-        if callable(hook):
-            found.append(hook)
-    return found
 
 
 class AdminServer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import click
 
+from host.plugins.host_hooks import ExtensibleGroup
 from host.settings import Settings
 
 __all__ = ["main", "settings_from_env"]
@@ -20,7 +21,8 @@ def settings_from_env(**overrides: object) -> Settings:
     return Settings.from_env(**overrides)
 
 
-@click.group()
+# ExtensibleGroup: plugins add commands through the register_commands host hook
+@click.group(cls=ExtensibleGroup)
 @click.version_option(package_name="moongate")
 def main() -> None:
     """Moongate: a Kong-compatible API gateway."""

@@ -4,7 +4,8 @@ Like ``moongate start --workers 1``, plus :class:`host.devreload.DevReloader`: e
 the plugin directories' ``.lua``/``.py`` files and to the declarative file are applied
 without a restart and without dropping requests; a plugin that no longer loads after
 an edit is reported as ``file:line: message`` on stderr while its previous version keeps
-serving.  No Admin API; the status listener is on as in ``start``.
+serving.  No Admin API; the status listener is on as in ``start``.  ``moongate start
+--reload`` runs the same loop (:func:`run_dev`) with ``start``'s other options.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from host.logs import KONG_LEVELS, setup_logging
 
 if TYPE_CHECKING:
     from host.gateway import Gateway
+    from host.settings import Settings
 
-__all__ = ["dev"]
+__all__ = ["dev", "run_dev"]
 
 
 @main.command()
@@ -49,9 +51,6 @@ def dev(
     trace_plugins: bool,
 ) -> None:
     """Run the gateway and reload plugins and the declarative file whenever they change."""
-    from host.config import ConfigError
-    from host.gateway import Gateway, build_registry, read_config_or_empty
-
     settings = settings_from_env(
         proxy_listen=proxy_listen,
         status_listen=status_listen,
@@ -63,6 +62,17 @@ def dev(
     settings.plugins_dirs = [*settings.plugins_dirs, *plugins_dirs]
     if trace_plugins:
         settings.trace_plugins = True
+    run_dev(settings)
+
+
+def run_dev(settings: Settings) -> None:
+    """Serve ``settings`` in this process, reloading plugins and the declarative file on
+    every edit (``moongate dev``, ``moongate start --reload``): one worker, no Admin API."""
+    from host.config import ConfigError
+    from host.gateway import Gateway, build_registry, read_config_or_empty
+
+    settings.nginx_worker_processes = "1"
+    settings.admin_listen = "off"
     if not settings.plugins_dirs and not settings.declarative_config:
         raise click.UsageError("nothing to watch: give --plugins-dir DIR and/or -c FILE")
     setup_logging(settings.log_level)
@@ -95,6 +105,15 @@ async def _serve(gateway: Gateway) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if reloader.config_path:  # SIGHUP (moongate reload) reloads the file as in `start`
+        hup: set[asyncio.Task[bool]] = set()
+
+        def on_hup() -> None:
+            task = loop.create_task(reloader.reload_config())
+            hup.add(task)
+            task.add_done_callback(hup.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
     await stop.wait()
     await reloader.stop()
     await gateway.stop(grace=2.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 import click
 
@@ -48,6 +49,13 @@ __all__ = ["start", "run_event_loop"]
     "--watch", is_flag=True, help="Reload the declarative file (-c) whenever it changes, as SIGHUP does."
 )
 @click.option(
+    "--reload",
+    "reload_",
+    is_flag=True,
+    help="Development: reload plugin files and the declarative file on every edit, as "
+    "`moongate dev` does (one worker, no Admin API).",
+)
+@click.option(
     "--database",
     type=click.Choice(["off", "sqlite"]),
     help="Where the configuration lives: off (DB-less: the -c file, POST /config) or sqlite "
@@ -71,6 +79,7 @@ def start(
     prefix: str | None,
     database: str | None = None,
     admin_listen: str | None = None,
+    reload_: bool = False,
 ) -> None:
     """Start the gateway (refuses an invalid config file, printing every error).
 
@@ -84,7 +93,7 @@ def start(
         status_listen=status_listen,
         log_level=log_level,
         declarative_config=config_file,
-        nginx_worker_processes=workers,
+        nginx_worker_processes="1" if reload_ else workers,  # --reload: one worker
         prefix=prefix,
         database=database,
         admin_listen=admin_listen,
@@ -118,6 +127,9 @@ def start(
         settings.plugins_dirs = [*settings.plugins_dirs, *plugins_dirs]
     if trusted_ips:
         settings.set_trusted_ips([p for p in trusted_ips.split(",") if p.strip()])
+    if reload_:  # `moongate dev`'s loop (host/cli/dev_cmd.py)
+        _run_reloading(settings)
+        return
     setup_logging(settings.log_level)
     registry = build_registry(settings)
     try:
@@ -150,6 +162,18 @@ def start(
         click.echo(f"moongate: {err}", err=True)
         sys.exit(1)
     sys.exit(code)
+
+
+def _run_reloading(settings: Any) -> None:
+    """``start --reload``: one worker reloading on edits; DB-less only (the file is the truth)."""
+    from host.cli.dev_cmd import run_dev
+    from host.workers.control import pid_file
+
+    if settings.database not in (None, "off"):
+        click.echo("moongate: --reload needs --database off (the declarative file is reloaded)", err=True)
+        sys.exit(1)
+    with pid_file(settings.prefix):
+        run_dev(settings)
 
 
 def run_event_loop(coro: object) -> None:

@@ -101,18 +101,38 @@ def build_config(
 
 
 class RunningTestGateway:
-    """A started gateway: ``url``, ``request()``/``get()``/``post()``, ``reload(config)``."""
+    """A started gateway: ``url``, ``request()``/``get()``/``post()``, ``reload(config)``;
+    ``status_url``/``status()`` with ``start(status=True)``, ``admin_url``/``admin()`` with
+    ``start(admin=True)``; ``session`` is the client (aiohttp) the helpers use."""
 
     def __init__(self, gateway: Any, session: aiohttp.ClientSession) -> None:
         self.gateway = gateway
         self.url = f"http://127.0.0.1:{gateway.proxy_port}"
+        self.status_url = f"http://127.0.0.1:{gateway.status_port}" if gateway.status_port else None
+        self.admin_url = f"http://127.0.0.1:{gateway.admin_port}" if gateway.admin_port else None
+        self.session = session
         self._session = session
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> Response:
+        async with self._session.request(method, url, allow_redirects=False, **kwargs) as resp:
+            return Response(resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), await resp.read())
+
+    async def status(self, path: str = "/status") -> Any:
+        """``GET /status`` (or another path of the status listener) decoded as JSON."""
+        if self.status_url is None:
+            raise RuntimeError("no status listener: start the gateway with status=True")
+        return (await self._send("GET", self.status_url + path)).json()
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> Response:
+        """A request to the Admin API (``admin_url``)."""
+        if self.admin_url is None:
+            raise RuntimeError("no Admin API: start the gateway with admin=True")
+        return await self._send(method, self.admin_url + path, **kwargs)
 
     async def request(self, method: str, path: str = "/", **kwargs: Any) -> Response:
         """Send a request through the gateway (aiohttp's keyword arguments: headers, json,
         data, params); redirects are not followed and bodies are not decompressed."""
-        async with self._session.request(method, self.url + path, allow_redirects=False, **kwargs) as resp:
-            return Response(resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), await resp.read())
+        return await self._send(method, self.url + path, **kwargs)
 
     async def get(self, path: str = "/", **kwargs: Any) -> Response:
         return await self.request("GET", path, **kwargs)
@@ -145,11 +165,16 @@ class GatewayHarness:
         consumers: list[dict[str, Any]] | None = None,
         plugins_dirs: list[str | Path] | None = None,
         settings: dict[str, Any] | None = None,
+        status: bool = False,
+        admin: bool = False,
         **entities: Any,
     ) -> RunningTestGateway:
         """Start a gateway on ``config`` (a whole declarative dict), or on one built with
         :func:`build_config` from the other arguments; an invalid config raises
-        ``host.config.ConfigError`` with every message."""
+        ``host.config.ConfigError`` with every message.  ``settings``: any Kong setting
+        (``{"nginx_worker_processes": "1"}``); ``status``: open the status listener
+        (``/status``, ``/metrics``); ``admin``: run the Admin API over an in-memory DB-less
+        store holding ``config``."""
         from host.config import load_data
         from host.gateway import Gateway, build_registry
         from host.settings import Settings
@@ -157,10 +182,22 @@ class GatewayHarness:
         if config is None:
             config = build_config(self.upstream.url, plugins, routes, consumers, **entities)
         dirs = [str(d) for d in (plugins_dirs if plugins_dirs is not None else self.plugins_dirs)]
-        options = {"proxy_listen": "127.0.0.1:0", "status_listen": "off", "admin_listen": "off"}
+        options = {
+            "proxy_listen": "127.0.0.1:0",
+            "status_listen": "127.0.0.1:0" if status else "off",
+            "admin_listen": "127.0.0.1:0" if admin else "off",
+        }
         gw_settings = Settings(plugins_dirs=dirs, **{**options, **(settings or {})})
         registry = build_registry(gw_settings)
-        gateway = Gateway(gw_settings, registry, load_data(config, registry, source="test config"))
+        loaded = load_data(config, registry, source="test config")
+        store = None
+        if admin:
+            from host.store import DeclarativeStore
+            from host.store.boot import storage_document
+
+            store = DeclarativeStore()
+            store.replace(storage_document(loaded))
+        gateway = Gateway(gw_settings, registry, loaded, store=store)
         await gateway.start()
         self._started.append(gateway)
         if self._session is None:
@@ -168,7 +205,11 @@ class GatewayHarness:
         return RunningTestGateway(gateway, self._session)
 
     async def stop(self) -> None:
-        for gateway in self._started:
+        """Stop every gateway started so far (the fixture calls it after the test; a test
+        may call it first, e.g. to check what a plugin does at shutdown)."""
+        started, self._started = self._started, []
+        for gateway in started:
             await gateway.stop(grace=1.0)
         if self._session is not None:
             await self._session.close()
+            self._session = None

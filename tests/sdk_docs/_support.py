@@ -1,4 +1,5 @@
-"""Paths and helpers shared by the tests of the plugin author's guide (sdk-docs/guide.md)."""
+"""Paths and helpers shared by the tests of the plugin author's guide: sdk-docs/guide.md and
+its reference pages (anatomy.md, phases.md, schema.md), checked as one text."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "sdk-docs" / "guide.md"
+#: the guide and the reference pages split from it: every sample on them is checked
+GUIDE_PAGES = [GUIDE, *(REPO / "sdk-docs" / f"{name}.md" for name in ("anatomy", "phases", "schema"))]
 EXAMPLES = REPO / "sdk-docs" / "examples"
 EXAMPLES_DIR = EXAMPLES / "plugins"
 
@@ -27,7 +30,8 @@ def fenced_blocks(text: str, lang: str) -> list[str]:
 
 
 def guide_text() -> str:
-    return GUIDE.read_text(encoding="utf-8")
+    """The guide's pages, one after the other."""
+    return "\n".join(page.read_text(encoding="utf-8") for page in GUIDE_PAGES)
 
 
 def example_config(name: str, upstream_url: str) -> dict[str, Any]:

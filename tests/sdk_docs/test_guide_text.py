@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.sdk_docs._support import EXAMPLES, EXAMPLES_DIR, GUIDE, fenced_blocks, guide_text
+from tests.sdk_docs._support import EXAMPLES, EXAMPLES_DIR, GUIDE_PAGES, fenced_blocks, guide_text
 
 PLUGIN_FILES = sorted(EXAMPLES_DIR.glob("*.py"))
 PYTHON_FILES = [*PLUGIN_FILES, EXAMPLES / "test_hello_world.py"]
@@ -69,14 +69,20 @@ def _anchors(markdown: str) -> set[str]:
     return {_slug(h) for h in re.findall(r"^#+ (.+)$", markdown, re.M)}
 
 
-def test_links_resolve():
-    text = guide_text()
-    links = re.findall(r"\]\(([^)\s]+)\)", text)
-    assert "pdk/index.md" in links
+@pytest.mark.parametrize("page", GUIDE_PAGES, ids=lambda p: p.name)
+def test_links_resolve(page):
+    links = re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8"))
+    assert "guide.md" in links or "pdk/index.md" in links
     for link in links:
         assert not link.startswith("http"), link
         target, _, anchor = link.partition("#")
-        path = (GUIDE.parent / target) if target else GUIDE
-        assert path.exists(), f"broken link: {link}"
+        path = (page.parent / target) if target else page
+        assert path.exists(), f"{page.name}: broken link: {link}"
         if anchor:
-            assert anchor in _anchors(path.read_text(encoding="utf-8")), f"broken anchor: {link}"
+            assert anchor in _anchors(path.read_text(encoding="utf-8")), f"{page.name}: broken anchor: {link}"
+
+
+def test_the_guide_links_its_reference_pages():
+    guide = GUIDE_PAGES[0].read_text(encoding="utf-8")
+    for page in GUIDE_PAGES[1:]:
+        assert f"]({page.name})" in guide, page.name

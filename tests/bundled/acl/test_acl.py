@@ -25,13 +25,13 @@ CONSUMERS = [
 FORBIDDEN = "You cannot consume this service"
 
 
-async def start(make_gateway, echo_upstream, acl, key_auth=None):
+async def start(gateway, mock_upstream, acl, key_auth=None):
     plugins = [
         {"name": "key-auth", "config": key_auth or {"anonymous": "anon"}},
         {"name": "groups-from-header"},
         {"name": "acl", "config": acl},
     ]
-    return await make_gateway(gateway_config(echo_upstream.url, plugins, CONSUMERS), plugins_dirs=[PLUGINS])
+    return await gateway.start(gateway_config(mock_upstream.url, plugins, CONSUMERS), plugins_dirs=[PLUGINS])
 
 
 def test_schema_defaults_and_errors():
@@ -60,71 +60,67 @@ def test_schema_defaults_and_errors():
     ]
 
 
-async def get(http, gw, **headers):
-    async with http.get(gw.url + "/", headers=headers) as resp:
-        return resp.status, await resp.json()
+async def get(gw, **headers):
+    resp = await gw.get("/", headers=headers)
+    return resp.status, resp.json()
 
 
-async def test_allow_with_consumer_groups(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"allow": ["admins"]})
-    status, body = await get(http, gw, apikey="alice-key")
+async def test_allow_with_consumer_groups(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"allow": ["admins"]})
+    status, body = await get(gw, apikey="alice-key")
     assert status == 200
     assert upstream_headers(body)["x-consumer-groups"] == "admins, users"
-    status, body = await get(http, gw, apikey="bob-key")
+    status, body = await get(gw, apikey="bob-key")
     assert (status, body["message"]) == (403, FORBIDDEN)
     # a consumer without any group: 403 (it has a credential)
-    status, body = await get(http, gw, apikey="carol-key")
+    status, body = await get(gw, apikey="carol-key")
     assert (status, body["message"]) == (403, FORBIDDEN)
     # the anonymous consumer without groups and no credential: 401
-    status, body = await get(http, gw)
+    status, body = await get(gw)
     assert (status, body["message"]) == (401, "Unauthorized")
 
 
-async def test_deny_with_consumer_groups(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"deny": ["admins"]})
-    assert (await get(http, gw, apikey="alice-key"))[0] == 403
-    status, body = await get(http, gw, apikey="bob-key")
+async def test_deny_with_consumer_groups(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"deny": ["admins"]})
+    assert (await get(gw, apikey="alice-key"))[0] == 403
+    status, body = await get(gw, apikey="bob-key")
     assert status == 200
     assert upstream_headers(body)["x-consumer-groups"] == "users"
-    status, body = await get(http, gw, apikey="carol-key")  # no groups: not denied
+    status, body = await get(gw, apikey="carol-key")  # no groups: not denied
     assert status == 200
 
 
-async def test_hide_groups_header(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"allow": ["users"], "hide_groups_header": True})
-    status, body = await get(http, gw, apikey="bob-key", **{"X-Consumer-Groups": "forged"})
+async def test_hide_groups_header(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"allow": ["users"], "hide_groups_header": True})
+    status, body = await get(gw, apikey="bob-key", **{"X-Consumer-Groups": "forged"})
     assert status == 200
     seen = upstream_headers(body)
     assert seen.get("x-consumer-groups") == "forged"  # Kong leaves a client's header alone
-    gw = await start(make_gateway, echo_upstream, {"allow": ["users"]})
-    status, body = await get(http, gw, apikey="bob-key", **{"X-Consumer-Groups": "forged"})
+    gw = await start(gateway, mock_upstream, {"allow": ["users"]})
+    status, body = await get(gw, apikey="bob-key", **{"X-Consumer-Groups": "forged"})
     assert upstream_headers(body)["x-consumer-groups"] == "users"
 
 
-async def test_authenticated_groups_from_another_plugin(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"allow": ["gold"]})
+async def test_authenticated_groups_from_another_plugin(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"allow": ["gold"]})
     # anonymous consumer (no credential): the authenticated groups decide
-    status, body = await get(http, gw, **{"X-Groups": "silver, gold"})
+    status, body = await get(gw, **{"X-Groups": "silver, gold"})
     assert status == 200
     assert upstream_headers(body)["x-authenticated-groups"] == "silver, gold"
-    status, body = await get(http, gw, **{"X-Groups": "silver"})
+    status, body = await get(gw, **{"X-Groups": "silver"})
     assert (status, body["message"]) == (403, FORBIDDEN)
     # a real consumer: its own groups, the authenticated ones are ignored
-    status, body = await get(http, gw, apikey="alice-key", **{"X-Groups": "gold"})
+    status, body = await get(gw, apikey="alice-key", **{"X-Groups": "gold"})
     assert status == 403
 
 
-async def test_always_use_authenticated_groups(make_gateway, echo_upstream, http):
-    gw = await start(
-        make_gateway, echo_upstream, {"allow": ["gold"], "always_use_authenticated_groups": True}
-    )
-    status, body = await get(http, gw, apikey="bob-key", **{"X-Groups": "gold"})
+async def test_always_use_authenticated_groups(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"allow": ["gold"], "always_use_authenticated_groups": True})
+    status, body = await get(gw, apikey="bob-key", **{"X-Groups": "gold"})
     assert status == 200
     assert upstream_headers(body)["x-authenticated-groups"] == "gold"
-    gw = await start(
-        make_gateway, echo_upstream, {"allow": ["users"], "always_use_authenticated_groups": True}
-    )
-    status, body = await get(http, gw, apikey="bob-key")  # none set: the consumer's groups
+    gw = await start(gateway, mock_upstream, {"allow": ["users"], "always_use_authenticated_groups": True})
+    status, body = await get(gw, apikey="bob-key")  # none set: the consumer's groups
     assert status == 200
     assert upstream_headers(body)["x-consumer-groups"] == "users"
 
@@ -133,10 +129,10 @@ async def test_always_use_authenticated_groups(make_gateway, echo_upstream, http
     ("headers", "status"),
     [({}, 401), ({"X-Credential": "ext-1"}, 403), ({"X-Credential": "ext-1", "X-Groups": "gold"}, 200)],
 )
-async def test_without_any_consumer(make_gateway, echo_upstream, http, headers, status):
+async def test_without_any_consumer(gateway, mock_upstream, headers, status):
     plugins = [{"name": "groups-from-header"}, {"name": "acl", "config": {"allow": ["gold"]}}]
-    gw = await make_gateway(gateway_config(echo_upstream.url, plugins, CONSUMERS), plugins_dirs=[PLUGINS])
-    got, body = await get(http, gw, **headers)
+    gw = await gateway.start(gateway_config(mock_upstream.url, plugins, CONSUMERS), plugins_dirs=[PLUGINS])
+    got, body = await get(gw, **headers)
     assert got == status
     if status == 401:
         assert body["message"] == "Unauthorized"
@@ -144,10 +140,10 @@ async def test_without_any_consumer(make_gateway, echo_upstream, http, headers, 
         assert body["message"] == FORBIDDEN
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("acl", echo_upstream.url))
-    async with http.get(gw.url + "/admin", headers={"apikey": "bob-key"}) as resp:
-        assert resp.status == 403
-    async with http.get(gw.url + "/admin", headers={"apikey": "alice-key"}) as resp:
-        assert resp.status == 200
-        assert upstream_headers(await resp.json())["x-consumer-groups"] == "admins"
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("acl", mock_upstream.url))
+    resp = await gw.get("/admin", headers={"apikey": "bob-key"})
+    assert resp.status == 403
+    resp = await gw.get("/admin", headers={"apikey": "alice-key"})
+    assert resp.status == 200
+    assert upstream_headers(resp.json())["x-consumer-groups"] == "admins"

@@ -12,7 +12,7 @@ ALICE = {"username": "alice", "keyauth_credentials": [{"key": "alice-key"}]}
 BOB = {"username": "bob", "basicauth_credentials": [{"username": "bob", "password": "pw"}]}
 
 
-async def start(make_gateway, echo_upstream, **extra_plugins):
+async def start(gateway, mock_upstream, **extra_plugins):
     plugins = [
         {"name": "key-auth", "config": {"anonymous": ANON["id"]}},
         {"name": "basic-auth", "config": {"anonymous": ANON["id"]}},
@@ -23,8 +23,8 @@ async def start(make_gateway, echo_upstream, **extra_plugins):
             "config": {"status_code": 401, "message": "Unauthorized"},
         },
     ]
-    return await make_gateway(
-        gateway_config(echo_upstream.url, plugins[:2], [ALICE, BOB, ANON]) | {"plugins": plugins[2:]}
+    return await gateway.start(
+        gateway_config(mock_upstream.url, plugins[:2], [ALICE, BOB, ANON]) | {"plugins": plugins[2:]}
     )
 
 
@@ -37,16 +37,16 @@ async def start(make_gateway, echo_upstream, **extra_plugins):
         (None, None, 401, None),  # neither: the anonymous consumer is refused
     ],
 )
-async def test_the_four_combinations(make_gateway, echo_upstream, http, key, auth, status, who):
-    gw = await start(make_gateway, echo_upstream)
+async def test_the_four_combinations(gateway, mock_upstream, key, auth, status, who):
+    gw = await start(gateway, mock_upstream)
     headers = {}
     if key:
         headers["apikey"] = key
     if auth:
         headers["Authorization"] = auth
-    async with http.get(gw.url + "/", headers=headers) as resp:
-        assert resp.status == status
-        body = await resp.json()
+    resp = await gw.get("/", headers=headers)
+    assert resp.status == status
+    body = resp.json()
     if who is None:
         assert body["message"] == "Unauthorized"
         return
@@ -55,55 +55,51 @@ async def test_the_four_combinations(make_gateway, echo_upstream, http, key, aut
     assert "x-anonymous-consumer" not in seen
 
 
-async def test_wrong_credentials_fall_to_anonymous_without_termination(make_gateway, echo_upstream, http):
+async def test_wrong_credentials_fall_to_anonymous_without_termination(gateway, mock_upstream):
     plugins = [
         {"name": "key-auth", "config": {"anonymous": "anon"}},
         {"name": "basic-auth", "config": {"anonymous": "anon"}},
     ]
-    gw = await make_gateway(gateway_config(echo_upstream.url, plugins, [ALICE, BOB, ANON]))
-    async with http.get(
-        gw.url + "/", headers={"apikey": "bad", "Authorization": basic("bob", "bad")}
-    ) as resp:
-        seen = upstream_headers(await resp.json())
+    gw = await gateway.start(gateway_config(mock_upstream.url, plugins, [ALICE, BOB, ANON]))
+    resp = await gw.get("/", headers={"apikey": "bad", "Authorization": basic("bob", "bad")})
+    seen = upstream_headers(resp.json())
     assert seen["x-consumer-username"] == "anon"
     assert seen["x-anonymous-consumer"] == "true"
     # basic-auth succeeds after key-auth chose the anonymous consumer: basic-auth's consumer wins
-    async with http.get(gw.url + "/", headers={"apikey": "bad", "Authorization": basic("bob", "pw")}) as resp:
-        seen = upstream_headers(await resp.json())
+    resp = await gw.get("/", headers={"apikey": "bad", "Authorization": basic("bob", "pw")})
+    seen = upstream_headers(resp.json())
     assert seen["x-consumer-username"] == "bob"
     assert "x-anonymous-consumer" not in seen
 
 
-async def test_without_anonymous_both_must_pass(make_gateway, echo_upstream, http):
+async def test_without_anonymous_both_must_pass(gateway, mock_upstream):
     plugins = [{"name": "key-auth"}, {"name": "basic-auth"}]  # logical AND
-    gw = await make_gateway(gateway_config(echo_upstream.url, plugins, [ALICE, BOB, ANON]))
-    async with http.get(gw.url + "/", headers={"apikey": "alice-key"}) as resp:
-        assert resp.status == 401
-        assert resp.headers["WWW-Authenticate"] == 'Basic realm="service"'
-    async with http.get(
-        gw.url + "/", headers={"apikey": "alice-key", "Authorization": basic("bob", "pw")}
-    ) as resp:
-        assert resp.status == 200
-        assert upstream_headers(await resp.json())["x-consumer-username"] == "bob"  # the last one set
+    gw = await gateway.start(gateway_config(mock_upstream.url, plugins, [ALICE, BOB, ANON]))
+    resp = await gw.get("/", headers={"apikey": "alice-key"})
+    assert resp.status == 401
+    assert resp.headers["WWW-Authenticate"] == 'Basic realm="service"'
+    resp = await gw.get("/", headers={"apikey": "alice-key", "Authorization": basic("bob", "pw")})
+    assert resp.status == 200
+    assert upstream_headers(resp.json())["x-consumer-username"] == "bob"  # the last one set
 
 
-async def test_rate_limit_configured_under_a_consumer(make_gateway, echo_upstream, http):
+async def test_rate_limit_configured_under_a_consumer(gateway, mock_upstream):
     plugins = [{"name": "key-auth"}]
     config = gateway_config(
-        echo_upstream.url, plugins, [ALICE, {"username": "bob", "keyauth_credentials": [{"key": "bob-key"}]}]
+        mock_upstream.url, plugins, [ALICE, {"username": "bob", "keyauth_credentials": [{"key": "bob-key"}]}]
     )
     config["consumers"][0]["plugins"] = [
         {"name": "rate-limiting", "config": {"minute": 2, "policy": "local"}}
     ]
-    gw = await make_gateway(config)
+    gw = await gateway.start(config)
     statuses = []
     for _ in range(4):
-        async with http.get(gw.url + "/", headers={"apikey": "alice-key"}) as resp:
-            statuses.append(resp.status)
-            if resp.status == 429:
-                assert (await resp.json())["message"] == "API rate limit exceeded"
+        resp = await gw.get("/", headers={"apikey": "alice-key"})
+        statuses.append(resp.status)
+        if resp.status == 429:
+            assert resp.json()["message"] == "API rate limit exceeded"
     assert statuses == [200, 200, 429, 429]
     for _ in range(4):  # bob has no limit
-        async with http.get(gw.url + "/", headers={"apikey": "bob-key"}) as resp:
-            assert resp.status == 200
-            assert "X-RateLimit-Limit-Minute" not in resp.headers
+        resp = await gw.get("/", headers={"apikey": "bob-key"})
+        assert resp.status == 200
+        assert "X-RateLimit-Limit-Minute" not in resp.headers

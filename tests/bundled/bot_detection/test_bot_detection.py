@@ -49,62 +49,62 @@ def test_schema_defaults_and_errors():
     assert any("not a valid regex" in m for f, m in errors if f == "config.allow[0]")
 
 
-async def start(make_gateway, echo_upstream, conf=None):
+async def start(gateway, mock_upstream, conf=None):
     plugins = [{"name": "bot-detection", "config": conf or {}}]
-    return await make_gateway(gateway_config(echo_upstream.url, plugins))
+    return await gateway.start(gateway_config(mock_upstream.url, plugins))
 
 
-async def status(http, gw, ua, path="/"):
-    async with http.get(gw.url + path, headers={"User-Agent": ua}) as resp:
-        return resp.status, (await resp.json()).get("message")
+async def status(gw, ua, path="/"):
+    resp = await gw.get(path, headers={"User-Agent": ua})
+    return resp.status, (resp.json()).get("message")
 
 
-async def test_built_in_list(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
+async def test_built_in_list(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
     for ua in BOTS:
-        assert await status(http, gw, ua) == (403, "Forbidden"), ua
-        assert await status(http, gw, ua) == (403, "Forbidden"), ua  # cached verdict
+        assert await status(gw, ua) == (403, "Forbidden"), ua
+        assert await status(gw, ua) == (403, "Forbidden"), ua  # cached verdict
     for ua in HUMANS:
-        assert (await status(http, gw, ua))[0] == 200, ua
-    async with http.get(gw.url + "/", skip_auto_headers=["User-Agent"]) as resp:
-        assert resp.status == 200
+        assert (await status(gw, ua))[0] == 200, ua
+    resp = await gw.get("/", skip_auto_headers=["User-Agent"])
+    assert resp.status == 200
 
 
-async def test_allow_and_deny(make_gateway, echo_upstream, http):
+async def test_allow_and_deny(gateway, mock_upstream):
     gw = await start(
-        make_gateway, echo_upstream, {"allow": ["Googlebot"], "deny": ["^curl/", "MyMobileApp/[12]\\."]}
+        gateway, mock_upstream, {"allow": ["Googlebot"], "deny": ["^curl/", "MyMobileApp/[12]\\."]}
     )
-    assert (await status(http, gw, BOTS[0]))[0] == 200  # allow wins over the built-in list
-    assert await status(http, gw, "curl/8.5.0") == (403, "Forbidden")
-    assert await status(http, gw, "MyMobileApp/2.3 (iOS 17)") == (403, "Forbidden")
-    assert (await status(http, gw, "MyMobileApp/3.0"))[0] == 200
-    assert (await status(http, gw, BOTS[1]))[0] == 403
-    gw = await start(make_gateway, echo_upstream, {"allow": ["curl"], "deny": ["curl"]})
-    assert (await status(http, gw, "curl/8.5.0"))[0] == 200  # allow is checked first
+    assert (await status(gw, BOTS[0]))[0] == 200  # allow wins over the built-in list
+    assert await status(gw, "curl/8.5.0") == (403, "Forbidden")
+    assert await status(gw, "MyMobileApp/2.3 (iOS 17)") == (403, "Forbidden")
+    assert (await status(gw, "MyMobileApp/3.0"))[0] == 200
+    assert (await status(gw, BOTS[1]))[0] == 403
+    gw = await start(gateway, mock_upstream, {"allow": ["curl"], "deny": ["curl"]})
+    assert (await status(gw, "curl/8.5.0"))[0] == 200  # allow is checked first
 
 
-async def test_two_user_agents(make_gateway, echo_upstream, http):
+async def test_two_user_agents(gateway, mock_upstream):
     # the HTTP server refuses a repeated User-Agent before any plugin runs (the plugin's
     # own "Only one User-Agent header allowed" answer is its fallback): a 400 either way
-    gw = await start(make_gateway, echo_upstream)
-    async with http.get(gw.url + "/", headers=[("User-Agent", "sqlmap"), ("User-Agent", "b")]) as resp:
-        assert resp.status == 400
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.get("/", headers=[("User-Agent", "sqlmap"), ("User-Agent", "b")])
+    assert resp.status == 400
 
 
-async def test_verdicts_are_per_config(make_gateway, echo_upstream, http):
+async def test_verdicts_are_per_config(gateway, mock_upstream):
     plugins_a = [{"name": "bot-detection", "config": {"deny": ["^Special"]}}]
-    config = gateway_config(echo_upstream.url, plugins_a, paths=("/a",))
+    config = gateway_config(mock_upstream.url, plugins_a, paths=("/a",))
     config["services"][0]["routes"].append(
         {"name": "b", "paths": ["/b"], "plugins": [{"name": "bot-detection"}]}
     )
-    gw = await make_gateway(config)
-    assert (await status(http, gw, "SpecialAgent/1", "/a"))[0] == 403
-    assert (await status(http, gw, "SpecialAgent/1", "/b"))[0] == 200
+    gw = await gateway.start(config)
+    assert (await status(gw, "SpecialAgent/1", "/a"))[0] == 403
+    assert (await status(gw, "SpecialAgent/1", "/b"))[0] == 200
 
 
 @pytest.mark.parametrize(
     ("ua", "expected"), [("sqlmap/1.7", 403), ("PartnerBot/1.0", 200), ("BadClient/2", 403), ("curl/8", 200)]
 )
-async def test_doc_example(make_gateway, echo_upstream, http, ua, expected):
-    gw = await make_gateway(example_config("bot-detection", echo_upstream.url))
-    assert (await status(http, gw, ua, "/site"))[0] == expected
+async def test_doc_example(gateway, mock_upstream, ua, expected):
+    gw = await gateway.start(example_config("bot-detection", mock_upstream.url))
+    assert (await status(gw, ua, "/site"))[0] == expected

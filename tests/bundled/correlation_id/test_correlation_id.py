@@ -28,10 +28,10 @@ def cfg(upstream: Any, conf: dict[str, Any], *extra: dict[str, Any]) -> dict[str
     }
 
 
-async def upstream_header(http: Any, url: str, name: str, **kwargs: Any) -> tuple[str | None, Any]:
-    async with http.get(url, **kwargs) as resp:
-        echo = await resp.json()
-        return {k.lower(): v for k, v in echo["headers"].items()}.get(name.lower()), resp.headers
+async def upstream_header(gw: Any, path: str, name: str, **kwargs: Any) -> tuple[str | None, Any]:
+    resp = await gw.get(path, **kwargs)
+    echo = resp.json()
+    return {k.lower(): v for k, v in echo["headers"].items()}.get(name.lower()), resp.headers
 
 
 def test_schema(tmp_path):
@@ -48,77 +48,73 @@ def test_schema(tmp_path):
     ]
 
 
-async def test_uuid_counter_default(make_gateway, echo_upstream, http):
-    gw = await make_gateway(cfg(echo_upstream, {}), plugins_dirs=[])
-    ids = [(await upstream_header(http, gw.url + "/", "Kong-Request-ID"))[0] for _ in range(3)]
+async def test_uuid_counter_default(gateway, mock_upstream):
+    gw = await gateway.start(cfg(mock_upstream, {}), plugins_dirs=[])
+    ids = [(await upstream_header(gw, "/", "Kong-Request-ID"))[0] for _ in range(3)]
     worker = {i.split("#")[0] for i in ids}
     assert len(worker) == 1 and re.fullmatch(UUID, worker.pop())
     counters = [int(i.split("#")[1]) for i in ids]
     assert counters == [counters[0], counters[0] + 1, counters[0] + 2]
     # not echoed by default
-    _, headers = await upstream_header(http, gw.url + "/", "Kong-Request-ID")
+    _, headers = await upstream_header(gw, "/", "Kong-Request-ID")
     assert "Kong-Request-ID" not in headers
 
 
-async def test_uuid_generator_and_custom_header(make_gateway, echo_upstream, http):
-    gw = await make_gateway(
-        cfg(echo_upstream, {"generator": "uuid", "header_name": "X-Corr"}), plugins_dirs=[]
+async def test_uuid_generator_and_custom_header(gateway, mock_upstream):
+    gw = await gateway.start(
+        cfg(mock_upstream, {"generator": "uuid", "header_name": "X-Corr"}), plugins_dirs=[]
     )
-    first, _ = await upstream_header(http, gw.url + "/", "X-Corr")
-    second, _ = await upstream_header(http, gw.url + "/", "X-Corr")
+    first, _ = await upstream_header(gw, "/", "X-Corr")
+    second, _ = await upstream_header(gw, "/", "X-Corr")
     assert re.fullmatch(UUID, first) and re.fullmatch(UUID, second) and first != second
 
 
-async def test_tracker_generator(make_gateway, echo_upstream, http):
-    gw = await make_gateway(cfg(echo_upstream, {"generator": "tracker"}), plugins_dirs=[])
-    value, _ = await upstream_header(http, gw.url + "/", "Kong-Request-ID")
+async def test_tracker_generator(gateway, mock_upstream):
+    gw = await gateway.start(cfg(mock_upstream, {"generator": "tracker"}), plugins_dirs=[])
+    value, _ = await upstream_header(gw, "/", "Kong-Request-ID")
     port = gw.url.rsplit(":", 1)[1]
     match = re.fullmatch(r"127\.0\.0\.1-(\d+)-(\d+)-(\d+)-(\d+)-(\d+\.\d{3})", value)
     assert match and match.group(1) == port
     assert int(match.group(2)) > 0  # worker pid
 
 
-async def test_client_id_is_kept_and_echoed(make_gateway, echo_upstream, http):
-    gw = await make_gateway(cfg(echo_upstream, {"echo_downstream": True}), plugins_dirs=[])
-    value, headers = await upstream_header(
-        http, gw.url + "/", "Kong-Request-ID", headers={"Kong-Request-ID": "abc"}
-    )
+async def test_client_id_is_kept_and_echoed(gateway, mock_upstream):
+    gw = await gateway.start(cfg(mock_upstream, {"echo_downstream": True}), plugins_dirs=[])
+    value, headers = await upstream_header(gw, "/", "Kong-Request-ID", headers={"Kong-Request-ID": "abc"})
     assert value == "abc" and headers["Kong-Request-ID"] == "abc"
-    value, headers = await upstream_header(http, gw.url + "/", "Kong-Request-ID")
+    value, headers = await upstream_header(gw, "/", "Kong-Request-ID")
     assert "#" in value and headers["Kong-Request-ID"] == value
     # an empty header is replaced
-    value, _ = await upstream_header(http, gw.url + "/", "Kong-Request-ID", headers={"Kong-Request-ID": ""})
+    value, _ = await upstream_header(gw, "/", "Kong-Request-ID", headers={"Kong-Request-ID": ""})
     assert "#" in value
 
 
-async def test_echo_when_no_route_matched(make_gateway, echo_upstream, http):
-    config = cfg(echo_upstream, {"echo_downstream": True, "generator": "uuid"})
+async def test_echo_when_no_route_matched(gateway, mock_upstream):
+    config = cfg(mock_upstream, {"echo_downstream": True, "generator": "uuid"})
     config["services"][0]["routes"] = [{"paths": ["/only"]}]
-    gw = await make_gateway(config, plugins_dirs=[])
-    async with http.get(gw.url + "/elsewhere") as resp:
-        assert resp.status == 404
-        assert re.fullmatch(UUID, resp.headers["Kong-Request-ID"])
+    gw = await gateway.start(config, plugins_dirs=[])
+    resp = await gw.get("/elsewhere")
+    assert resp.status == 404
+    assert re.fullmatch(UUID, resp.headers["Kong-Request-ID"])
 
 
-async def test_id_in_log_serializer(make_gateway, echo_upstream, http):
-    gw = await make_gateway(
-        cfg(echo_upstream, {"generator": "uuid"}, {"name": "corrid-log-capture"}), plugins_dirs=[PLUGINS]
+async def test_id_in_log_serializer(gateway, mock_upstream):
+    gw = await gateway.start(
+        cfg(mock_upstream, {"generator": "uuid"}, {"name": "corrid-log-capture"}), plugins_dirs=[PLUGINS]
     )
     record = sys.modules["moongate_plugins.corrid_log_capture"].RECORD
     record.clear()
-    value, _ = await upstream_header(http, gw.url + "/", "Kong-Request-ID")
-    await upstream_header(http, gw.url + "/", "Kong-Request-ID", headers={"Kong-Request-ID": "from-client"})
+    value, _ = await upstream_header(gw, "/", "Kong-Request-ID")
+    await upstream_header(gw, "/", "Kong-Request-ID", headers={"Kong-Request-ID": "from-client"})
     await wait_until(lambda: len(record) == 2)
     assert record[0]["correlation_id"] == value
     assert record[1]["correlation_id"] == "from-client"
     assert record[1]["request"]["headers"]["kong-request-id"] == "from-client"
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("correlation-id", echo_upstream.url), plugins_dirs=[])
-    value, headers = await upstream_header(http, gw.url + "/demo", "X-Correlation-ID")
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("correlation-id", mock_upstream.url), plugins_dirs=[])
+    value, headers = await upstream_header(gw, "/demo", "X-Correlation-ID")
     assert re.fullmatch(UUID, value) and headers["X-Correlation-ID"] == value
-    _, headers = await upstream_header(
-        http, gw.url + "/demo", "X-Correlation-ID", headers={"X-Correlation-ID": "abc"}
-    )
+    _, headers = await upstream_header(gw, "/demo", "X-Correlation-ID", headers={"X-Correlation-ID": "abc"})
     assert headers["X-Correlation-ID"] == "abc"

@@ -41,25 +41,23 @@ def test_schema_defaults_and_errors():
     ]
 
 
-async def start(make_gateway, echo_upstream, conf=None):
-    return await make_gateway(gateway_config(echo_upstream.url, [{"name": "cors", "config": conf or {}}]))
+async def start(gateway, mock_upstream, conf=None):
+    return await gateway.start(gateway_config(mock_upstream.url, [{"name": "cors", "config": conf or {}}]))
 
 
 def cors_headers(resp) -> dict[str, str]:
     return {k.lower(): v for k, v in resp.headers.items() if k.lower().startswith(CORS_HEADERS)}
 
 
-async def preflight(http, gw, origin="http://a.com", **extra):
+async def preflight(gw, origin="http://a.com", **extra):
     headers = {"Origin": origin, "Access-Control-Request-Method": "POST", **extra}
-    async with http.options(gw.url + "/", headers=headers) as resp:
-        return resp.status, cors_headers(resp), await resp.read()
+    resp = await gw.request("OPTIONS", "/", headers=headers)
+    return resp.status, cors_headers(resp), resp.body
 
 
-async def test_preflight_defaults(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
-    status, headers, body = await preflight(
-        http, gw, **{"Access-Control-Request-Headers": "X-Foo, Content-Type"}
-    )
+async def test_preflight_defaults(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
+    status, headers, body = await preflight(gw, **{"Access-Control-Request-Headers": "X-Foo, Content-Type"})
     assert status == 200
     assert body == b""
     assert headers == {
@@ -67,18 +65,18 @@ async def test_preflight_defaults(make_gateway, echo_upstream, http):
         "access-control-allow-headers": "X-Foo, Content-Type",
         "access-control-allow-methods": ALL_METHODS,
     }
-    status, headers, _ = await preflight(http, gw)
+    status, headers, _ = await preflight(gw)
     assert "access-control-allow-headers" not in headers
 
 
-async def test_preflight_with_everything(make_gateway, echo_upstream, http):
+async def test_preflight_with_everything(gateway, mock_upstream):
     conf = {
         "origins": ["http://a.com", "http://b.com"], "methods": ["GET", "POST"], "headers": ["X-A", "X-B"],
         "exposed_headers": ["X-E"], "credentials": True, "max_age": 3600, "private_network": True,
     }  # fmt: skip
-    gw = await start(make_gateway, echo_upstream, conf)
+    gw = await start(gateway, mock_upstream, conf)
     status, headers, _ = await preflight(
-        http, gw, "http://b.com", **{"Access-Control-Request-Private-Network": "true"}
+        gw, "http://b.com", **{"Access-Control-Request-Private-Network": "true"}
     )
     assert status == 200
     assert headers == {
@@ -90,43 +88,43 @@ async def test_preflight_with_everything(make_gateway, echo_upstream, http):
         "access-control-allow-private-network": "true",
         "vary": "Origin",
     }
-    status, headers, _ = await preflight(http, gw, "http://evil.com")
+    status, headers, _ = await preflight(gw, "http://evil.com")
     assert status == 200
     assert "access-control-allow-origin" not in headers
     assert "access-control-allow-private-network" not in headers
     assert headers["vary"] == "Origin"
 
 
-async def test_actual_request_headers(make_gateway, echo_upstream, http):
+async def test_actual_request_headers(gateway, mock_upstream):
     gw = await start(
-        make_gateway,
-        echo_upstream,
+        gateway,
+        mock_upstream,
         {"origins": ["http://a.com", "http://b.com"], "exposed_headers": ["X-E", "X-F"], "credentials": True},
     )
-    async with http.get(gw.url + "/", headers={"Origin": "http://a.com"}) as resp:
-        assert resp.status == 200
-        assert cors_headers(resp) == {
-            "access-control-allow-origin": "http://a.com",
-            "access-control-allow-credentials": "true",
-            "access-control-expose-headers": "X-E,X-F",
-            "vary": "Origin",
-        }
+    resp = await gw.get("/", headers={"Origin": "http://a.com"})
+    assert resp.status == 200
+    assert cors_headers(resp) == {
+        "access-control-allow-origin": "http://a.com",
+        "access-control-allow-credentials": "true",
+        "access-control-expose-headers": "X-E,X-F",
+        "vary": "Origin",
+    }
     # OPTIONS without Access-Control-Request-Method is not a preflight: proxied
-    async with http.options(gw.url + "/", headers={"Origin": "http://a.com"}) as resp:
-        assert resp.headers["X-Upstream"] == "echo"
-        assert resp.headers["Access-Control-Allow-Origin"] == "http://a.com"
+    resp = await gw.request("OPTIONS", "/", headers={"Origin": "http://a.com"})
+    assert resp.headers["X-Upstream"] == "echo"
+    assert resp.headers["Access-Control-Allow-Origin"] == "http://a.com"
 
 
-async def test_single_origin_is_sent_as_configured(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"origins": ["http://a.com"]})
-    async with http.get(gw.url + "/", headers={"Origin": "http://other.com"}) as resp:
-        assert resp.headers["Access-Control-Allow-Origin"] == "http://a.com"
-        assert resp.headers["Vary"] == "Origin"
-    async with http.get(gw.url + "/") as resp:  # allow_origin_absent (default true)
-        assert resp.headers["Access-Control-Allow-Origin"] == "http://a.com"
-    gw = await start(make_gateway, echo_upstream, {"origins": ["http://a.com"], "allow_origin_absent": False})
-    async with http.get(gw.url + "/") as resp:
-        assert cors_headers(resp) == {}
+async def test_single_origin_is_sent_as_configured(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"origins": ["http://a.com"]})
+    resp = await gw.get("/", headers={"Origin": "http://other.com"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "http://a.com"
+    assert resp.headers["Vary"] == "Origin"
+    resp = await gw.get("/")  # allow_origin_absent (default true)
+    assert resp.headers["Access-Control-Allow-Origin"] == "http://a.com"
+    gw = await start(gateway, mock_upstream, {"origins": ["http://a.com"], "allow_origin_absent": False})
+    resp = await gw.get("/")
+    assert cors_headers(resp) == {}
 
 
 @pytest.mark.parametrize(
@@ -147,53 +145,53 @@ async def test_single_origin_is_sent_as_configured(make_gateway, echo_upstream, 
         (["http://a.com", "*"], "http://anything.com", "*"),
     ],
 )
-async def test_origin_matching(make_gateway, echo_upstream, http, origins, origin, allowed):
-    gw = await start(make_gateway, echo_upstream, {"origins": origins})
-    async with http.get(gw.url + "/", headers={"Origin": origin}) as resp:
-        assert resp.headers.get("Access-Control-Allow-Origin") == allowed
-        assert resp.headers["Vary"] == "Origin"
+async def test_origin_matching(gateway, mock_upstream, origins, origin, allowed):
+    gw = await start(gateway, mock_upstream, {"origins": origins})
+    resp = await gw.get("/", headers={"Origin": origin})
+    assert resp.headers.get("Access-Control-Allow-Origin") == allowed
+    assert resp.headers["Vary"] == "Origin"
 
 
-async def test_credentials_with_any_origin_echo_the_origin(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"credentials": True})
-    status, headers, _ = await preflight(http, gw, "http://c.com")
+async def test_credentials_with_any_origin_echo_the_origin(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"credentials": True})
+    status, headers, _ = await preflight(gw, "http://c.com")
     assert headers["access-control-allow-origin"] == "http://c.com"
     assert headers["access-control-allow-credentials"] == "true"
     assert headers["vary"] == "Origin"
-    gw = await start(make_gateway, echo_upstream)
-    async with http.get(gw.url + "/", headers={"Origin": "http://c.com"}) as resp:
-        assert cors_headers(resp) == {"access-control-allow-origin": "*"}
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.get("/", headers={"Origin": "http://c.com"})
+    assert cors_headers(resp) == {"access-control-allow-origin": "*"}
 
 
-async def test_preflight_continue(make_gateway, echo_upstream, http):
+async def test_preflight_continue(gateway, mock_upstream):
     gw = await start(
-        make_gateway, echo_upstream, {"preflight_continue": True, "origins": ["http://a.com", "http://b.com"]}
+        gateway, mock_upstream, {"preflight_continue": True, "origins": ["http://a.com", "http://b.com"]}
     )
     headers = {"Origin": "http://a.com", "Access-Control-Request-Method": "POST"}
-    async with http.options(gw.url + "/", headers=headers) as resp:
-        assert resp.headers["X-Upstream"] == "echo"
-        assert cors_headers(resp) == {}
+    resp = await gw.request("OPTIONS", "/", headers=headers)
+    assert resp.headers["X-Upstream"] == "echo"
+    assert cors_headers(resp) == {}
 
 
-async def test_vary_is_added_to_the_upstreams(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"origins": ["http://a.com", "http://b.com"]})
-    async with http.get(gw.url + "/anything", headers={"Origin": "http://b.com"}) as resp:
-        assert resp.headers.getall("Vary")[-1] == "Origin"
+async def test_vary_is_added_to_the_upstreams(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"origins": ["http://a.com", "http://b.com"]})
+    resp = await gw.get("/anything", headers={"Origin": "http://b.com"})
+    assert resp.headers.getall("Vary")[-1] == "Origin"
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("cors", echo_upstream.url))
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("cors", mock_upstream.url))
     headers = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}
-    async with http.options(gw.url + "/api", headers=headers) as resp:
-        assert resp.status == 200
-        assert cors_headers(resp) == {
-            "access-control-allow-origin": "https://app.example.com",
-            "access-control-allow-credentials": "true",
-            "access-control-allow-headers": "Authorization,Content-Type",
-            "access-control-allow-methods": "GET,POST",
-            "access-control-max-age": "3600",
-            "vary": "Origin",
-        }
-    async with http.get(gw.url + "/api", headers={"Origin": "https://docs.example.org"}) as resp:
-        assert resp.headers["Access-Control-Allow-Origin"] == "https://docs.example.org"
-        assert resp.headers["Access-Control-Expose-Headers"] == "X-Request-Id"
+    resp = await gw.request("OPTIONS", "/api", headers=headers)
+    assert resp.status == 200
+    assert cors_headers(resp) == {
+        "access-control-allow-origin": "https://app.example.com",
+        "access-control-allow-credentials": "true",
+        "access-control-allow-headers": "Authorization,Content-Type",
+        "access-control-allow-methods": "GET,POST",
+        "access-control-max-age": "3600",
+        "vary": "Origin",
+    }
+    resp = await gw.get("/api", headers={"Origin": "https://docs.example.org"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://docs.example.org"
+    assert resp.headers["Access-Control-Expose-Headers"] == "X-Request-Id"

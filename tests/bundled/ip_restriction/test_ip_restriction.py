@@ -33,14 +33,14 @@ def test_schema_defaults_and_errors():
     assert errors == []  # also a stream plugin in Kong
 
 
-async def start(make_gateway, echo_upstream, conf, **settings):
+async def start(gateway, mock_upstream, conf, **settings):
     plugins = [{"name": "ip-restriction", "config": conf}]
-    return await make_gateway(gateway_config(echo_upstream.url, plugins), **settings)
+    return await gateway.start(gateway_config(mock_upstream.url, plugins), settings=settings)
 
 
-async def status_for(http, gw, client_ip, path="/"):
-    async with http.get(gw.url + path, headers={"X-Real-IP": client_ip}) as resp:
-        return resp.status, (await resp.json()).get("message")
+async def status_for(gw, client_ip, path="/"):
+    resp = await gw.get(path, headers={"X-Real-IP": client_ip})
+    return resp.status, resp.json().get("message")
 
 
 TRUSTED = {"trusted_ips": ["127.0.0.1"], "real_ip_header": "X-Real-IP"}
@@ -65,45 +65,45 @@ TRUSTED = {"trusted_ips": ["127.0.0.1"], "real_ip_header": "X-Real-IP"}
         ({"allow": ["0.0.0.0/0"]}, ["1.1.1.1", "255.255.255.255"], ["::1"]),
     ],
 )
-async def test_allow_and_deny(make_gateway, echo_upstream, http, conf, allowed, refused):
-    gw = await start(make_gateway, echo_upstream, conf, **TRUSTED)
+async def test_allow_and_deny(gateway, mock_upstream, conf, allowed, refused):
+    gw = await start(gateway, mock_upstream, conf, **TRUSTED)
     for ip in allowed:
-        assert (await status_for(http, gw, ip))[0] == 200, ip
+        assert (await status_for(gw, ip))[0] == 200, ip
     for ip in refused:
-        status, message = await status_for(http, gw, ip)
+        status, message = await status_for(gw, ip)
         assert (status, message) == (403, f"IP address not allowed: {ip}"), ip
 
 
-async def test_status_and_message(make_gateway, echo_upstream, http):
+async def test_status_and_message(gateway, mock_upstream):
     gw = await start(
-        make_gateway, echo_upstream, {"deny": ["10.0.0.1"], "status": 451, "message": "Go away"}, **TRUSTED
+        gateway, mock_upstream, {"deny": ["10.0.0.1"], "status": 451, "message": "Go away"}, **TRUSTED
     )
-    assert await status_for(http, gw, "10.0.0.1") == (451, "Go away")
+    assert await status_for(gw, "10.0.0.1") == (451, "Go away")
 
 
-async def test_uses_the_forwarded_address_only_from_trusted_peers(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"allow": ["10.0.0.0/8"]})  # no trusted_ips
-    status, message = await status_for(http, gw, "10.1.1.1")
+async def test_uses_the_forwarded_address_only_from_trusted_peers(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"allow": ["10.0.0.0/8"]})  # no trusted_ips
+    status, message = await status_for(gw, "10.1.1.1")
     assert (status, message) == (403, "IP address not allowed: 127.0.0.1")
-    gw = await start(make_gateway, echo_upstream, {"deny": ["127.0.0.1"]}, **TRUSTED)
-    assert (await status_for(http, gw, "10.1.1.1"))[0] == 200
+    gw = await start(gateway, mock_upstream, {"deny": ["127.0.0.1"]}, **TRUSTED)
+    assert (await status_for(gw, "10.1.1.1"))[0] == 200
     gw = await start(
-        make_gateway,
-        echo_upstream,
+        gateway,
+        mock_upstream,
         {"allow": ["192.0.2.1"]},
         trusted_ips=["127.0.0.1"],
         real_ip_header="X-Forwarded-For",
         real_ip_recursive=True,
     )
-    async with http.get(gw.url + "/", headers={"X-Forwarded-For": "192.0.2.1, 127.0.0.1"}) as resp:
-        assert resp.status == 200
+    resp = await gw.get("/", headers={"X-Forwarded-For": "192.0.2.1, 127.0.0.1"})
+    assert resp.status == 200
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("ip-restriction", echo_upstream.url), **TRUSTED)
-    async with http.get(gw.url + "/internal") as resp:
-        assert resp.status == 200
-    assert (await status_for(http, gw, "10.6.6.6", "/internal"))[0] == 403
-    async with http.get(gw.url + "/internal", headers={"X-Real-IP": "192.0.2.20"}) as resp:
-        assert resp.status == 403
-        assert (await resp.json())["message"] == "IP address not allowed: 192.0.2.20"
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("ip-restriction", mock_upstream.url), settings=TRUSTED)
+    resp = await gw.get("/internal")
+    assert resp.status == 200
+    assert (await status_for(gw, "10.6.6.6", "/internal"))[0] == 403
+    resp = await gw.get("/internal", headers={"X-Real-IP": "192.0.2.20"})
+    assert resp.status == 403
+    assert (resp.json())["message"] == "IP address not allowed: 192.0.2.20"

@@ -21,9 +21,9 @@ BOB = {"username": "bob", "keyauth_credentials": [{"key": "bob-key"}]}
 ANON = {"id": "0c7b5d1e-8a6f-4e2b-9c3d-7f1e2d3c4b5a", "username": "anon"}
 
 
-async def start(make_gateway, echo_upstream, conf=None, consumers=None):
+async def start(gateway, mock_upstream, conf=None, consumers=None):
     plugins = [{"name": "key-auth", "config": conf or {}}]
-    return await make_gateway(gateway_config(echo_upstream.url, plugins, consumers or [ALICE, BOB, ANON]))
+    return await gateway.start(gateway_config(mock_upstream.url, plugins, consumers or [ALICE, BOB, ANON]))
 
 
 # -- schema --------------------------------------------------------------------------------
@@ -66,24 +66,22 @@ def test_schema_errors():
 # -- finding the key -----------------------------------------------------------------------
 
 
-async def test_no_key_unknown_key_and_valid_key(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
-    async with http.get(gw.url + "/") as resp:
-        assert resp.status == 401
-        assert resp.headers["WWW-Authenticate"] == "Key"
-        assert (await resp.json())["message"] == "No API key found in request"
-    async with http.get(gw.url + "/", headers={"apikey": "nope"}) as resp:
-        assert resp.status == 401
-        assert resp.headers["WWW-Authenticate"] == "Key"
-        assert (await resp.json())["message"] == "Unauthorized"
-    async with http.get(gw.url + "/", headers={"apikey": ""}) as resp:
-        assert resp.status == 401
-        assert (await resp.json())["message"] == "No API key found in request"
-    async with http.get(
-        gw.url + "/", headers={"apikey": "alice-key", "X-Anonymous-Consumer": "true"}
-    ) as resp:
-        assert resp.status == 200
-        seen = upstream_headers(await resp.json())
+async def test_no_key_unknown_key_and_valid_key(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.get("/")
+    assert resp.status == 401
+    assert resp.headers["WWW-Authenticate"] == "Key"
+    assert resp.json()["message"] == "No API key found in request"
+    resp = await gw.get("/", headers={"apikey": "nope"})
+    assert resp.status == 401
+    assert resp.headers["WWW-Authenticate"] == "Key"
+    assert resp.json()["message"] == "Unauthorized"
+    resp = await gw.get("/", headers={"apikey": ""})
+    assert resp.status == 401
+    assert resp.json()["message"] == "No API key found in request"
+    resp = await gw.get("/", headers={"apikey": "alice-key", "X-Anonymous-Consumer": "true"})
+    assert resp.status == 200
+    seen = upstream_headers(resp.json())
     consumer = gw.gateway.snapshot.consumer_by_username("alice")
     assert seen["x-consumer-id"] == consumer["id"]
     assert seen["x-consumer-username"] == "alice"
@@ -91,65 +89,63 @@ async def test_no_key_unknown_key_and_valid_key(make_gateway, echo_upstream, htt
     assert seen["x-credential-identifier"] == "5b0a2f4e-3f3e-4c1c-9d5e-1a2b3c4d5e6f"
     assert "x-anonymous-consumer" not in seen
     assert seen["apikey"] == "alice-key"  # hide_credentials is off
-    async with http.get(
-        gw.url + "/", headers={"apikey": "bob-key", "X-Consumer-Custom-ID": "forged"}
-    ) as resp:
-        seen = upstream_headers(await resp.json())
+    resp = await gw.get("/", headers={"apikey": "bob-key", "X-Consumer-Custom-ID": "forged"})
+    seen = upstream_headers(resp.json())
     assert seen["x-consumer-username"] == "bob"
     assert "x-consumer-custom-id" not in seen  # bob has none: a client's value is removed
 
 
-async def test_realm_in_the_challenge(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"realm": "kong"})
-    async with http.get(gw.url + "/") as resp:
-        assert resp.status == 401
-        assert resp.headers["WWW-Authenticate"] == 'Key realm="kong"'
+async def test_realm_in_the_challenge(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"realm": "kong"})
+    resp = await gw.get("/")
+    assert resp.status == 401
+    assert resp.headers["WWW-Authenticate"] == 'Key realm="kong"'
 
 
-async def test_key_in_query_and_the_switches(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
-    async with http.get(gw.url + "/?apikey=alice-key") as resp:
-        assert resp.status == 200
-        assert upstream_headers(await resp.json())["x-consumer-username"] == "alice"
-    gw = await start(make_gateway, echo_upstream, {"key_in_query": False})
-    async with http.get(gw.url + "/?apikey=alice-key") as resp:
-        assert resp.status == 401
-    gw = await start(make_gateway, echo_upstream, {"key_in_header": False})
-    async with http.get(gw.url + "/", headers={"apikey": "alice-key"}) as resp:
-        assert resp.status == 401
-        assert (await resp.json())["message"] == "No API key found in request"
-    async with http.get(gw.url + "/?apikey=alice-key") as resp:
-        assert resp.status == 200
+async def test_key_in_query_and_the_switches(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.get("/?apikey=alice-key")
+    assert resp.status == 200
+    assert upstream_headers(resp.json())["x-consumer-username"] == "alice"
+    gw = await start(gateway, mock_upstream, {"key_in_query": False})
+    resp = await gw.get("/?apikey=alice-key")
+    assert resp.status == 401
+    gw = await start(gateway, mock_upstream, {"key_in_header": False})
+    resp = await gw.get("/", headers={"apikey": "alice-key"})
+    assert resp.status == 401
+    assert resp.json()["message"] == "No API key found in request"
+    resp = await gw.get("/?apikey=alice-key")
+    assert resp.status == 200
 
 
-async def test_key_names_are_tried_in_order(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"key_names": ["x-api-key", "token"]})
-    async with http.get(gw.url + "/", headers={"token": "bob-key"}) as resp:
-        assert upstream_headers(await resp.json())["x-consumer-username"] == "bob"
-    async with http.get(gw.url + "/?token=alice-key", headers={"X-API-Key": "bob-key"}) as resp:
-        assert upstream_headers(await resp.json())["x-consumer-username"] == "bob"
-    async with http.get(gw.url + "/", headers={"apikey": "bob-key"}) as resp:
-        assert resp.status == 401
+async def test_key_names_are_tried_in_order(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"key_names": ["x-api-key", "token"]})
+    resp = await gw.get("/", headers={"token": "bob-key"})
+    assert upstream_headers(resp.json())["x-consumer-username"] == "bob"
+    resp = await gw.get("/?token=alice-key", headers={"X-API-Key": "bob-key"})
+    assert upstream_headers(resp.json())["x-consumer-username"] == "bob"
+    resp = await gw.get("/", headers={"apikey": "bob-key"})
+    assert resp.status == 401
 
 
-async def test_duplicate_keys_are_refused(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
-    async with http.get(gw.url + "/?apikey=alice-key&apikey=bob-key") as resp:
-        assert resp.status == 401
-        assert (await resp.json())["message"] == "Duplicate API key found"
-        assert resp.headers["WWW-Authenticate"] == "Key"
+async def test_duplicate_keys_are_refused(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.get("/?apikey=alice-key&apikey=bob-key")
+    assert resp.status == 401
+    assert resp.json()["message"] == "Duplicate API key found"
+    assert resp.headers["WWW-Authenticate"] == "Key"
     headers = [("apikey", "alice-key"), ("apikey", "bob-key")]
-    async with http.get(gw.url + "/", headers=headers) as resp:
-        assert resp.status == 401
-        assert (await resp.json())["message"] == "Duplicate API key found"
+    resp = await gw.get("/", headers=headers)
+    assert resp.status == 401
+    assert resp.json()["message"] == "Duplicate API key found"
 
 
 @pytest.mark.parametrize(
     "kind",
     ["form", "json", "multipart"],
 )
-async def test_key_in_body(make_gateway, echo_upstream, http, kind):
-    gw = await start(make_gateway, echo_upstream, {"key_in_body": True, "hide_credentials": True})
+async def test_key_in_body(gateway, mock_upstream, kind):
+    gw = await start(gateway, mock_upstream, {"key_in_body": True, "hide_credentials": True})
     fields = {"apikey": "alice-key", "other": "kept"}
     if kind == "form":
         kwargs = {"data": fields}
@@ -157,15 +153,15 @@ async def test_key_in_body(make_gateway, echo_upstream, http, kind):
         kwargs = {"json": fields}
     else:
         kwargs = {"data": _multipart(fields)}
-    async with http.post(gw.url + "/", **kwargs) as resp:
-        assert resp.status == 200, await resp.text()
-        body = await resp.json()
+    resp = await gw.post("/", **kwargs)
+    assert resp.status == 200, resp.text
+    body = resp.json()
     assert upstream_headers(body)["x-consumer-username"] == "alice"
     assert "alice-key" not in body["body"]
     assert "kept" in body["body"]
-    gw = await start(make_gateway, echo_upstream)  # key_in_body off: the body is not read
-    async with http.post(gw.url + "/", json=fields) as resp:
-        assert resp.status == 401
+    gw = await start(gateway, mock_upstream)  # key_in_body off: the body is not read
+    resp = await gw.post("/", json=fields)
+    assert resp.status == 401
 
 
 def _multipart(fields: dict[str, str]) -> aiohttp.MultipartWriter:
@@ -176,13 +172,13 @@ def _multipart(fields: dict[str, str]) -> aiohttp.MultipartWriter:
     return writer
 
 
-async def test_hide_credentials_header_and_query(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"hide_credentials": True})
-    async with http.get(gw.url + "/?apikey=alice-key&x=1") as resp:
-        body = await resp.json()
+async def test_hide_credentials_header_and_query(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"hide_credentials": True})
+    resp = await gw.get("/?apikey=alice-key&x=1")
+    body = resp.json()
     assert body["query"] == "x=1"
-    async with http.get(gw.url + "/", headers={"apikey": "alice-key"}) as resp:
-        seen = upstream_headers(await resp.json())
+    resp = await gw.get("/", headers={"apikey": "alice-key"})
+    seen = upstream_headers(resp.json())
     assert "apikey" not in seen
     assert seen["x-consumer-username"] == "alice"
 
@@ -191,73 +187,73 @@ async def test_hide_credentials_header_and_query(make_gateway, echo_upstream, ht
 
 
 @pytest.mark.parametrize("anonymous", [ANON["id"], "anon"])
-async def test_anonymous_by_id_or_username(make_gateway, echo_upstream, http, anonymous):
-    gw = await start(make_gateway, echo_upstream, {"anonymous": anonymous})
+async def test_anonymous_by_id_or_username(gateway, mock_upstream, anonymous):
+    gw = await start(gateway, mock_upstream, {"anonymous": anonymous})
     for headers in ({}, {"apikey": "wrong"}):
-        async with http.get(gw.url + "/", headers=headers) as resp:
-            assert resp.status == 200
-            seen = upstream_headers(await resp.json())
+        resp = await gw.get("/", headers=headers)
+        assert resp.status == 200
+        seen = upstream_headers(resp.json())
         assert seen["x-consumer-id"] == ANON["id"]
         assert seen["x-consumer-username"] == "anon"
         assert seen["x-anonymous-consumer"] == "true"
         assert "x-credential-identifier" not in seen
-    async with http.get(gw.url + "/", headers={"apikey": "alice-key"}) as resp:
-        seen = upstream_headers(await resp.json())
+    resp = await gw.get("/", headers={"apikey": "alice-key"})
+    seen = upstream_headers(resp.json())
     assert seen["x-consumer-username"] == "alice"
     assert "x-anonymous-consumer" not in seen
 
 
-async def test_missing_anonymous_consumer_is_a_500(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream, {"anonymous": "ghost"})
-    async with http.get(gw.url + "/") as resp:
-        assert resp.status == 500
-        assert (await resp.json())["message"] == "anonymous consumer ghost is configured but doesn't exist"
+async def test_missing_anonymous_consumer_is_a_500(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream, {"anonymous": "ghost"})
+    resp = await gw.get("/")
+    assert resp.status == 500
+    assert resp.json()["message"] == "anonymous consumer ghost is configured but doesn't exist"
 
 
-async def test_run_on_preflight(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
-    async with http.options(gw.url + "/") as resp:
-        assert resp.status == 401
-    gw = await start(make_gateway, echo_upstream, {"run_on_preflight": False})
-    async with http.options(gw.url + "/") as resp:
-        assert resp.status == 200
-    async with http.get(gw.url + "/") as resp:
-        assert resp.status == 401
+async def test_run_on_preflight(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.request("OPTIONS", "/")
+    assert resp.status == 401
+    gw = await start(gateway, mock_upstream, {"run_on_preflight": False})
+    resp = await gw.request("OPTIONS", "/")
+    assert resp.status == 200
+    resp = await gw.get("/")
+    assert resp.status == 401
 
 
 # -- reloads, logs, docs -------------------------------------------------------------------
 
 
-async def test_reload_refuses_a_removed_key_and_accepts_a_new_one(make_gateway, echo_upstream, http):
-    gw = await start(make_gateway, echo_upstream)
-    async with http.get(gw.url + "/", headers={"apikey": "bob-key"}) as resp:
-        assert resp.status == 200  # now cached
-    async with http.get(gw.url + "/", headers={"apikey": "carol-key"}) as resp:
-        assert resp.status == 401  # a cached miss
+async def test_reload_refuses_a_removed_key_and_accepts_a_new_one(gateway, mock_upstream):
+    gw = await start(gateway, mock_upstream)
+    resp = await gw.get("/", headers={"apikey": "bob-key"})
+    assert resp.status == 200  # now cached
+    resp = await gw.get("/", headers={"apikey": "carol-key"})
+    assert resp.status == 401  # a cached miss
     carol = {"username": "carol", "keyauth_credentials": [{"key": "carol-key"}]}
-    data = gateway_config(echo_upstream.url, [{"name": "key-auth"}], [ALICE, carol, ANON])
+    data = gateway_config(mock_upstream.url, [{"name": "key-auth"}], [ALICE, carol, ANON])
     await gw.gateway.apply(load_data(data, gw.gateway.registry, source="reload.yml"))
-    async with http.get(gw.url + "/", headers={"apikey": "bob-key"}) as resp:
-        assert resp.status == 401
-        assert (await resp.json())["message"] == "Unauthorized"
-    async with http.get(gw.url + "/", headers={"apikey": "carol-key"}) as resp:
-        assert resp.status == 200
-        assert upstream_headers(await resp.json())["x-consumer-username"] == "carol"
+    resp = await gw.get("/", headers={"apikey": "bob-key"})
+    assert resp.status == 401
+    assert resp.json()["message"] == "Unauthorized"
+    resp = await gw.get("/", headers={"apikey": "carol-key"})
+    assert resp.status == 200
+    assert upstream_headers(resp.json())["x-consumer-username"] == "carol"
 
 
-async def test_keys_never_reach_the_logs(make_gateway, echo_upstream, http, caplog):
+async def test_keys_never_reach_the_logs(gateway, mock_upstream, caplog):
     caplog.set_level(logging.DEBUG)
     secret_ok, secret_bad = "alice-key", "Wr0ng-S3cret-Value"
-    gw = await make_gateway(
-        gateway_config(echo_upstream.url, [{"name": "key-auth"}], [ALICE]), log_level="debug"
+    gw = await gateway.start(
+        gateway_config(mock_upstream.url, [{"name": "key-auth"}], [ALICE]), log_level="debug"
     )
-    async with http.get(gw.url + "/", headers={"apikey": secret_bad}) as resp:
-        assert resp.status == 401
-        text = await resp.text()
-    async with http.get(gw.url + "/?apikey=" + secret_bad) as resp:
-        assert resp.status == 401
-    async with http.get(gw.url + "/", headers={"apikey": secret_ok}) as resp:
-        assert resp.status == 200
+    resp = await gw.get("/", headers={"apikey": secret_bad})
+    assert resp.status == 401
+    text = resp.text
+    resp = await gw.get("/?apikey=" + secret_bad)
+    assert resp.status == 401
+    resp = await gw.get("/", headers={"apikey": secret_ok})
+    assert resp.status == 200
     assert secret_bad not in text
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert logged  # the gateway did log at debug level
@@ -265,13 +261,13 @@ async def test_keys_never_reach_the_logs(make_gateway, echo_upstream, http, capl
     assert secret_ok not in logged
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    config = example_config("key-auth", echo_upstream.url)
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/hello") as resp:
-        assert resp.status == 401
-    async with http.get(gw.url + "/hello", headers={"apikey": "alice-secret-key"}) as resp:
-        assert resp.status == 200
-        seen = upstream_headers(await resp.json())
-        assert seen["x-consumer-username"] == "alice"
-        assert "apikey" not in seen
+async def test_doc_example(gateway, mock_upstream):
+    config = example_config("key-auth", mock_upstream.url)
+    gw = await gateway.start(config)
+    resp = await gw.get("/hello")
+    assert resp.status == 401
+    resp = await gw.get("/hello", headers={"apikey": "alice-secret-key"})
+    assert resp.status == 200
+    seen = upstream_headers(resp.json())
+    assert seen["x-consumer-username"] == "alice"
+    assert "apikey" not in seen

@@ -17,6 +17,7 @@ from host.context import Context
 from host.gateway import build_registry
 from host.proxy.body import BODY_LIMIT_KEY, RequestBody, RequestBodyTooLarge
 from host.settings import Settings
+from host.testing import Response
 from tests.bundled.docs import example_config
 
 PREFIX = "kong.yml: plugins[0] (name=request-size-limiting): "
@@ -37,8 +38,8 @@ async def chunks(n: int, size: int = 1024, pause: float = 0.002) -> AsyncIterato
         await asyncio.sleep(pause)
 
 
-async def answer(resp: aiohttp.ClientResponse) -> dict[str, Any]:
-    body = await resp.json()
+async def answer(resp: Response) -> dict[str, Any]:
+    body = resp.json()
     body.pop("request_id", None)
     return body
 
@@ -109,75 +110,77 @@ def test_schema_errors(registry, conf, message):
     ("unit", "allowed", "ok", "refused"),
     [("bytes", 100, 100, 101), ("kilobytes", 2, 2048, 2049), ("megabytes", 1, 1048576, 1048577)],
 )
-async def test_content_length_per_unit(make_gateway, counting, http, unit, allowed, ok, refused):
-    gw = await make_gateway(
+async def test_content_length_per_unit(gateway, counting, unit, allowed, ok, refused):
+    gw = await gateway.start(
         cfg(counting.url, {"allowed_payload_size": allowed, "size_unit": unit}), plugins_dirs=[]
     )
-    async with http.post(gw.url + "/", data=b"x" * ok) as resp:
-        assert resp.status == 200 and (await resp.json())["size"] == ok
-    async with http.post(gw.url + "/", data=b"x" * refused) as resp:
-        assert resp.status == 413
-        assert await answer(resp) == TOO_LARGE
+    resp = await gw.post("/", data=b"x" * ok)
+    assert resp.status == 200 and resp.json()["size"] == ok
+    resp = await gw.post("/", data=b"x" * refused)
+    assert resp.status == 413
+    assert await answer(resp) == TOO_LARGE
     assert counting.sizes == [ok]
 
 
-async def test_expect_100_continue_gets_417_and_no_body_is_sent(make_gateway, counting, http):
-    gw = await make_gateway(
+async def test_expect_100_continue_gets_417_and_no_body_is_sent(gateway, counting):
+    gw = await gateway.start(
         cfg(counting.url, {"allowed_payload_size": 10, "size_unit": "bytes"}), plugins_dirs=[]
     )
-    async with http.post(gw.url + "/", data=b"x" * 11, expect100=True) as resp:
-        assert resp.status == 417
-        assert await answer(resp) == TOO_LARGE
+    resp = await gw.post("/", data=b"x" * 11, expect100=True)
+    assert resp.status == 417
+    assert await answer(resp) == TOO_LARGE
     assert counting.sizes == []
 
 
-async def test_chunked_body_buffered_by_the_gateway(make_gateway, counting, http):
-    gw = await make_gateway(
+async def test_chunked_body_buffered_by_the_gateway(gateway, counting):
+    gw = await gateway.start(
         cfg(counting.url, {"allowed_payload_size": 3, "size_unit": "kilobytes"}), plugins_dirs=[]
     )
-    async with http.post(gw.url + "/", data=chunks(3)) as resp:
-        assert resp.status == 200 and (await resp.json())["size"] == 3072
-    async with http.post(gw.url + "/", data=chunks(4)) as resp:
-        assert resp.status == 413
-        assert await answer(resp) == TOO_LARGE
+    resp = await gw.post("/", data=chunks(3))
+    assert resp.status == 200 and resp.json()["size"] == 3072
+    resp = await gw.post("/", data=chunks(4))
+    assert resp.status == 413
+    assert await answer(resp) == TOO_LARGE
     assert counting.sizes == [3072]
 
 
-async def test_require_content_length(make_gateway, counting, http):
-    gw = await make_gateway(cfg(counting.url, {"require_content_length": True}), plugins_dirs=[])
-    async with http.get(gw.url + "/") as resp:
-        assert resp.status == 411
-        assert await answer(resp) == {"message": "A valid Content-Length header is required"}
-    async with http.post(gw.url + "/", data=b"abc") as resp:
-        assert resp.status == 200
-    async with http.post(gw.url + "/", data=chunks(2)) as resp:  # chunked is accepted
-        assert resp.status == 200 and (await resp.json())["size"] == 2048
+async def test_require_content_length(gateway, counting):
+    gw = await gateway.start(cfg(counting.url, {"require_content_length": True}), plugins_dirs=[])
+    resp = await gw.get("/")
+    assert resp.status == 411
+    assert await answer(resp) == {"message": "A valid Content-Length header is required"}
+    resp = await gw.post("/", data=b"abc")
+    assert resp.status == 200
+    resp = await gw.post("/", data=chunks(2))  # chunked is accepted
+    assert resp.status == 200 and resp.json()["size"] == 2048
 
 
-async def test_requests_without_body_pass(make_gateway, counting, http):
-    gw = await make_gateway(cfg(counting.url, {"allowed_payload_size": 0}), plugins_dirs=[])
-    async with http.get(gw.url + "/") as resp:
-        assert resp.status == 200
+async def test_requests_without_body_pass(gateway, counting):
+    gw = await gateway.start(cfg(counting.url, {"allowed_payload_size": 0}), plugins_dirs=[])
+    resp = await gw.get("/")
+    assert resp.status == 200
 
 
 # -- chunked bodies larger than the gateway's buffer: limited while streaming ----------------
-async def test_streamed_chunked_body_under_the_limit_passes_whole(make_gateway, counting, http):
+async def test_streamed_chunked_body_under_the_limit_passes_whole(gateway, counting):
     conf = {"allowed_payload_size": 64, "size_unit": "kilobytes"}
-    gw = await make_gateway(cfg(counting.url, conf), plugins_dirs=[], client_body_buffer_size=4096)
-    async with http.post(gw.url + "/", data=chunks(64)) as resp:
-        assert resp.status == 200 and (await resp.json())["size"] == 65536
+    gw = await gateway.start(
+        cfg(counting.url, conf), plugins_dirs=[], settings={"client_body_buffer_size": 4096}
+    )
+    resp = await gw.post("/", data=chunks(64))
+    assert resp.status == 200 and resp.json()["size"] == 65536
 
 
-async def test_streamed_chunked_body_over_the_limit_never_reaches_the_upstream_whole(
-    make_gateway, counting, http
-):
+async def test_streamed_chunked_body_over_the_limit_never_reaches_the_upstream_whole(gateway, counting):
     conf = {"allowed_payload_size": 8, "size_unit": "kilobytes"}
-    gw = await make_gateway(cfg(counting.url, conf), plugins_dirs=[], client_body_buffer_size=4096)
+    gw = await gateway.start(
+        cfg(counting.url, conf), plugins_dirs=[], settings={"client_body_buffer_size": 4096}
+    )
     try:
-        async with http.post(gw.url + "/", data=chunks(64)) as resp:
-            # the body reader's RequestBodyTooLarge becomes Kong's 413
-            assert resp.status == 413
-            assert (await resp.json())["message"] == "Request size limit exceeded"
+        resp = await gw.post("/", data=chunks(64))
+        # the body reader's RequestBodyTooLarge becomes Kong's 413
+        assert resp.status == 413
+        assert resp.json()["message"] == "Request size limit exceeded"
     except (aiohttp.ClientError, ConnectionResetError):
         pass  # the gateway answers and closes while the client still sends: a reset
     await asyncio.sleep(0.2)
@@ -223,11 +226,11 @@ async def test_streaming_limit_stops_reading_at_the_first_byte_over(http):
         await runner.cleanup()
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("request-size-limiting", echo_upstream.url), plugins_dirs=[])
-    async with http.post(gw.url + "/upload", data=b"x" * 1024) as resp:
-        assert resp.status == 200
-    async with http.post(gw.url + "/upload", data=b"x" * (512 * 1024 + 1)) as resp:
-        assert resp.status == 413
-    async with http.get(gw.url + "/upload") as resp:
-        assert resp.status == 411
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("request-size-limiting", mock_upstream.url), plugins_dirs=[])
+    resp = await gw.post("/upload", data=b"x" * 1024)
+    assert resp.status == 200
+    resp = await gw.post("/upload", data=b"x" * (512 * 1024 + 1))
+    assert resp.status == 413
+    resp = await gw.get("/upload")
+    assert resp.status == 411

@@ -71,7 +71,7 @@ def test_schema_errors(registry, conf, message):
     assert [e.removeprefix(PREFIX) for e in info.value.errors] == [message]
 
 
-async def test_default_message_per_status(make_gateway, echo_upstream, http):
+async def test_default_message_per_status(gateway, mock_upstream):
     for status, message in (
         (503, "Service unavailable"),
         (404, "Not found"),
@@ -80,57 +80,57 @@ async def test_default_message_per_status(make_gateway, echo_upstream, http):
         (500, "An unexpected error occurred"),
         (502, "Bad Gateway"),
     ):
-        gw = await make_gateway(cfg(echo_upstream, {"status_code": status}), plugins_dirs=[])
-        async with http.get(gw.url + "/x") as resp:
-            assert resp.status == status
-            assert (await resp.json())["message"] == message
-            assert "X-Upstream" not in resp.headers  # never proxied
+        gw = await gateway.start(cfg(mock_upstream, {"status_code": status}), plugins_dirs=[])
+        resp = await gw.get("/x")
+        assert resp.status == status
+        assert (resp.json())["message"] == message
+        assert "X-Upstream" not in resp.headers  # never proxied
 
 
-async def test_status_without_default_message_has_no_body(make_gateway, echo_upstream, http):
-    gw = await make_gateway(cfg(echo_upstream, {"status_code": 418}), plugins_dirs=[])
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 418
-        assert await resp.read() == b""
+async def test_status_without_default_message_has_no_body(gateway, mock_upstream):
+    gw = await gateway.start(cfg(mock_upstream, {"status_code": 418}), plugins_dirs=[])
+    resp = await gw.get("/x")
+    assert resp.status == 418
+    assert resp.body == b""
 
 
-async def test_message(make_gateway, echo_upstream, http):
-    gw = await make_gateway(cfg(echo_upstream, {"status_code": 403, "message": "Go away"}), plugins_dirs=[])
-    async with http.post(gw.url + "/x", data=b"abc") as resp:
-        assert resp.status == 403
-        assert (await resp.json())["message"] == "Go away"
+async def test_message(gateway, mock_upstream):
+    gw = await gateway.start(cfg(mock_upstream, {"status_code": 403, "message": "Go away"}), plugins_dirs=[])
+    resp = await gw.post("/x", data=b"abc")
+    assert resp.status == 403
+    assert (resp.json())["message"] == "Go away"
 
 
-async def test_raw_body_and_content_type(make_gateway, echo_upstream, http):
+async def test_raw_body_and_content_type(gateway, mock_upstream):
     conf = {"status_code": 200, "body": "<h1>closed</h1>", "content_type": "text/html"}
-    gw = await make_gateway(cfg(echo_upstream, conf), plugins_dirs=[])
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 200
-        assert resp.headers["Content-Type"] == "text/html"
-        assert await resp.text() == "<h1>closed</h1>"
+    gw = await gateway.start(cfg(mock_upstream, conf), plugins_dirs=[])
+    resp = await gw.get("/x")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/html"
+    assert resp.text == "<h1>closed</h1>"
 
 
-async def test_trigger_by_header_or_query(make_gateway, echo_upstream, http):
-    gw = await make_gateway(
-        cfg(echo_upstream, {"status_code": 418, "message": "t", "trigger": "X-Stop"}), plugins_dirs=[]
+async def test_trigger_by_header_or_query(gateway, mock_upstream):
+    gw = await gateway.start(
+        cfg(mock_upstream, {"status_code": 418, "message": "t", "trigger": "X-Stop"}), plugins_dirs=[]
     )
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 200 and resp.headers["X-Upstream"] == "echo"
-    async with http.get(gw.url + "/x", headers={"x-stop": "1"}) as resp:
-        assert resp.status == 418
-    async with http.get(gw.url + "/x?X-Stop") as resp:
-        assert resp.status == 418
-    async with http.get(gw.url + "/x?x-stop=1") as resp:  # query names are case-sensitive
-        assert resp.status == 200
+    resp = await gw.get("/x")
+    assert resp.status == 200 and resp.headers["X-Upstream"] == "echo"
+    resp = await gw.get("/x", headers={"x-stop": "1"})
+    assert resp.status == 418
+    resp = await gw.get("/x?X-Stop")
+    assert resp.status == 418
+    resp = await gw.get("/x?x-stop=1")  # query names are case-sensitive
+    assert resp.status == 200
 
 
-async def test_echo(make_gateway, echo_upstream, http):
-    gw = await make_gateway(
-        cfg(echo_upstream, {"status_code": 200, "echo": True, "message": "hi"}), plugins_dirs=[]
+async def test_echo(gateway, mock_upstream):
+    gw = await gateway.start(
+        cfg(mock_upstream, {"status_code": 200, "echo": True, "message": "hi"}), plugins_dirs=[]
     )
-    async with http.post(gw.url + "/items/42?a=1&a=2&b", json={"k": "v"}, headers={"X-Test": "yes"}) as resp:
-        assert resp.status == 200
-        echo = await resp.json()
+    resp = await gw.post("/items/42?a=1&a=2&b", json={"k": "v"}, headers={"X-Test": "yes"})
+    assert resp.status == 200
+    echo = resp.json()
     assert echo["message"] == "hi"
     req = echo["request"]
     assert (req["method"], req["path"], req["scheme"], req["host"]) == (
@@ -150,13 +150,13 @@ async def test_echo(make_gateway, echo_upstream, http):
     )
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("request-termination", echo_upstream.url), plugins_dirs=[])
-    async with http.get(gw.url + "/demo") as resp:
-        assert resp.status == 503
-        assert (await resp.json())["message"] == "Back soon"
-    async with http.get(gw.url + "/debug?x=1", headers={"X-Debug": "1"}) as resp:
-        assert resp.status == 200
-        assert (await resp.json())["request"]["query"] == {"x": "1"}
-    async with http.get(gw.url + "/debug") as resp:
-        assert resp.headers["X-Upstream"] == "echo"
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("request-termination", mock_upstream.url), plugins_dirs=[])
+    resp = await gw.get("/demo")
+    assert resp.status == 503
+    assert (resp.json())["message"] == "Back soon"
+    resp = await gw.get("/debug?x=1", headers={"X-Debug": "1"})
+    assert resp.status == 200
+    assert (resp.json())["request"]["query"] == {"x": "1"}
+    resp = await gw.get("/debug")
+    assert resp.headers["X-Upstream"] == "echo"

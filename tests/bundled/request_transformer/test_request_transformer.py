@@ -36,19 +36,21 @@ def cfg(upstream: Any, conf: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def upstream_view(http: Any, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+async def upstream_view(gw: Any, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     """What the echo upstream received: method, path, query, lowercased headers, body."""
-    async with http.request(method, url, **kwargs) as resp:
-        assert resp.status == 200, await resp.text()
-        echo = await resp.json()
+    resp = await gw.request(method, path, **kwargs)
+    assert resp.status == 200, resp.text
+    echo = resp.json()
     echo["headers"] = {k.lower(): v for k, v in echo["headers"].items()}
     return echo
 
 
 @pytest.fixture
-async def gateway(make_gateway, echo_upstream):
-    async def start(conf: dict[str, Any]) -> str:
-        return (await make_gateway(cfg(echo_upstream, conf), plugins_dirs=[])).url
+async def transformer(gateway, mock_upstream):
+    """``await transformer(conf)``: a gateway running request-transformer with ``conf``."""
+
+    async def start(conf: dict[str, Any]) -> Any:
+        return await gateway.start(cfg(mock_upstream, conf), plugins_dirs=[])
 
     return start
 
@@ -108,8 +110,8 @@ def test_schema_errors(registry, conf, message):
 
 
 # -- headers -------------------------------------------------------------------------------
-async def test_headers_in_kongs_order(gateway, http):
-    url = await gateway(
+async def test_headers_in_kongs_order(transformer):
+    gw = await transformer(
         {
             "remove": {"headers": ["x-remove", "x-readd"]},
             "rename": {"headers": ["x-old:x-new", "x-missing:x-never"]},
@@ -119,7 +121,7 @@ async def test_headers_in_kongs_order(gateway, http):
         }
     )
     seen = await upstream_view(
-        http, "GET", url + "/", headers={"X-Remove": "1", "X-Readd": "old", "X-Old": "o", "X-Rep": "r"}
+        gw, "GET", "/", headers={"X-Remove": "1", "X-Readd": "old", "X-Old": "o", "X-Rep": "r"}
     )
     h = seen["headers"]
     assert "x-remove" not in h and "x-old" not in h and "x-never" not in h and "x-absent" not in h
@@ -129,15 +131,17 @@ async def test_headers_in_kongs_order(gateway, http):
     assert h["x-new"] == "o, more"
 
 
-async def test_replace_host(gateway, http):
-    url = await gateway({"replace": {"headers": ["host:example.test"]}, "add": {"headers": ["host:ignored"]}})
-    seen = await upstream_view(http, "GET", url + "/")
+async def test_replace_host(transformer):
+    gw = await transformer(
+        {"replace": {"headers": ["host:example.test"]}, "add": {"headers": ["host:ignored"]}}
+    )
+    seen = await upstream_view(gw, "GET", "/")
     assert seen["headers"]["host"] == "example.test"
 
 
 # -- query string --------------------------------------------------------------------------
-async def test_querystring(gateway, http):
-    url = await gateway(
+async def test_querystring(transformer):
+    gw = await transformer(
         {
             "remove": {"querystring": ["r"]},
             "rename": {"querystring": ["old:new"]},
@@ -146,7 +150,7 @@ async def test_querystring(gateway, http):
             "append": {"querystring": ["multi:c", "fresh:z"]},
         }
     )
-    seen = await upstream_view(http, "GET", url + "/?r=1&old=2&rep=3&multi=a&multi=b")
+    seen = await upstream_view(gw, "GET", "/?r=1&old=2&rep=3&multi=a&multi=b")
     assert parse_qs(seen["query"]) == {
         "new": ["2"],
         "rep": ["x"],
@@ -166,44 +170,38 @@ BODY_CONF = {
 }
 
 
-async def test_json_body(gateway, http):
-    url = await gateway(BODY_CONF)
-    seen = await upstream_view(
-        http, "POST", url + "/", json={"r": 1, "old": 2, "rep": 3, "list": "a", "keep": [1]}
-    )
+async def test_json_body(transformer):
+    gw = await transformer(BODY_CONF)
+    seen = await upstream_view(gw, "POST", "/", json={"r": 1, "old": 2, "rep": 3, "list": "a", "keep": [1]})
     assert json.loads(seen["body"]) == {"new": 2, "rep": "x", "add": "1", "list": ["a", "c"], "keep": [1]}
     assert seen["headers"]["content-length"] == str(len(seen["body"]))
 
 
-async def test_json_body_empty_gets_added_fields_only(gateway, http):
-    url = await gateway(BODY_CONF)
-    seen = await upstream_view(
-        http, "POST", url + "/", data=b"", headers={"Content-Type": "application/json"}
-    )
+async def test_json_body_empty_gets_added_fields_only(transformer):
+    gw = await transformer(BODY_CONF)
+    seen = await upstream_view(gw, "POST", "/", data=b"", headers={"Content-Type": "application/json"})
     assert json.loads(seen["body"]) == {"add": "1", "rep": "no", "list": ["c"]}
 
 
-async def test_invalid_json_body_is_left_alone(gateway, http):
-    url = await gateway(BODY_CONF)
-    seen = await upstream_view(
-        http, "POST", url + "/", data=b"{nope", headers={"Content-Type": "application/json"}
-    )
+async def test_invalid_json_body_is_left_alone(transformer):
+    gw = await transformer(BODY_CONF)
+    seen = await upstream_view(gw, "POST", "/", data=b"{nope", headers={"Content-Type": "application/json"})
     assert seen["body"] == "{nope"
 
 
-async def test_form_body(gateway, http):
-    url = await gateway(BODY_CONF)
-    seen = await upstream_view(http, "POST", url + "/", data={"r": "1", "old": "2", "rep": "3", "list": "a"})
+async def test_form_body(transformer):
+    gw = await transformer(BODY_CONF)
+    seen = await upstream_view(gw, "POST", "/", data={"r": "1", "old": "2", "rep": "3", "list": "a"})
     assert parse_qs(seen["body"]) == {"new": ["2"], "rep": ["x"], "add": ["1"], "list": ["a", "c"]}
 
 
-async def test_multipart_body(gateway, http):
-    url = await gateway(BODY_CONF)
+async def test_multipart_body(transformer):
+    gw = await transformer(BODY_CONF)
     form = aiohttp.FormData()
     for name, value in (("r", "1"), ("old", "2"), ("rep", "3")):
         form.add_field(name, value)
     form.add_field("file", b"content", filename="f.txt", content_type="text/plain")
-    seen = await upstream_view(http, "POST", url + "/", data=form)
+    seen = await upstream_view(gw, "POST", "/", data=form)
     body = seen["body"]
     assert 'name="r"' not in body and 'name="old"' not in body
     for name, value in (("new", "2"), ("rep", "x"), ("add", "1")):
@@ -212,34 +210,34 @@ async def test_multipart_body(gateway, http):
     assert body.rstrip().endswith("--")
 
 
-async def test_other_content_types_untouched(gateway, http):
-    url = await gateway(BODY_CONF)
-    seen = await upstream_view(http, "POST", url + "/", data=b"r=1", headers={"Content-Type": "text/plain"})
+async def test_other_content_types_untouched(transformer):
+    gw = await transformer(BODY_CONF)
+    seen = await upstream_view(gw, "POST", "/", data=b"r=1", headers={"Content-Type": "text/plain"})
     assert seen["body"] == "r=1"
 
 
 # -- method and URI --------------------------------------------------------------------------
-async def test_http_method(gateway, http):
-    url = await gateway({"http_method": "POST"})
-    assert (await upstream_view(http, "GET", url + "/"))["method"] == "POST"
+async def test_http_method(transformer):
+    gw = await transformer({"http_method": "POST"})
+    assert (await upstream_view(gw, "GET", "/"))["method"] == "POST"
 
 
-async def test_http_method_get_moves_form_fields_to_the_query(gateway, http):
-    url = await gateway({"http_method": "GET"})
-    seen = await upstream_view(http, "POST", url + "/?a=1", data={"a": "2", "b": "3"})
+async def test_http_method_get_moves_form_fields_to_the_query(transformer):
+    gw = await transformer({"http_method": "GET"})
+    seen = await upstream_view(gw, "POST", "/?a=1", data={"a": "2", "b": "3"})
     assert seen["method"] == "GET"
     assert parse_qs(seen["query"]) == {"a": ["1", "2"], "b": ["3"]}
 
 
-async def test_replace_uri_with_captures(gateway, http):
-    url = await gateway({"replace": {"uri": "/v2/$(uri_captures.item)/$(uri_captures[2])"}})
-    seen = await upstream_view(http, "GET", url + "/items/42/details?x=1")
+async def test_replace_uri_with_captures(transformer):
+    gw = await transformer({"replace": {"uri": "/v2/$(uri_captures.item)/$(uri_captures[2])"}})
+    seen = await upstream_view(gw, "GET", "/items/42/details?x=1")
     assert seen["path"] == "/v2/42/details" and seen["query"] == "x=1"
 
 
 # -- templates -----------------------------------------------------------------------------
-async def test_templates(gateway, http):
-    url = await gateway(
+async def test_templates(transformer):
+    gw = await transformer(
         {
             "add": {
                 "headers": [
@@ -255,7 +253,7 @@ async def test_templates(gateway, http):
             }
         }
     )
-    seen = await upstream_view(http, "POST", url + "/items/7/x?q=search", headers={"X-User": "ann"}, json={})
+    seen = await upstream_view(gw, "POST", "/items/7/x?q=search", headers={"X-User": "ann"}, json={})
     h = seen["headers"]
     assert (h["x-from-header"], h["x-bracket"], h["x-underscore"]) == ("ann", "ann", "ann")
     assert h["x-default"] == "search" and h["x-literal"] == "fallback"
@@ -264,18 +262,18 @@ async def test_templates(gateway, http):
     assert json.loads(seen["body"]) == {"who": "ann"}
 
 
-async def test_unset_template_value_is_empty(gateway, http):
-    url = await gateway({"add": {"querystring": ["v:[$(headers.x-none)]"]}})
-    seen = await upstream_view(http, "GET", url + "/")
+async def test_unset_template_value_is_empty(transformer):
+    gw = await transformer({"add": {"querystring": ["v:[$(headers.x-none)]"]}})
+    seen = await upstream_view(gw, "GET", "/")
     assert unquote(seen["query"]) == "v=[]"
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("request-transformer", echo_upstream.url), plugins_dirs=[])
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("request-transformer", mock_upstream.url), plugins_dirs=[])
     seen = await upstream_view(
-        http,
+        gw,
         "POST",
-        gw.url + "/users/17/orders",
+        "/users/17/orders",
         headers={"X-Debug": "1"},
         json={"password": "secret", "item": "book"},
     )

@@ -53,14 +53,16 @@ async def json_upstream() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def gateway(make_gateway, json_upstream):
-    async def start(conf: dict[str, Any]) -> str:
+async def transformer(gateway, json_upstream):
+    """``await transformer(conf)``: a gateway running response-transformer with ``conf``."""
+
+    async def start(conf: dict[str, Any]) -> Any:
         config = {
             "_format_version": "3.0",
             "services": [{"name": "s", "url": json_upstream, "routes": [{"paths": ["/"]}]}],
             "plugins": [{"name": "response-transformer", "config": conf}],
         }
-        return (await make_gateway(config, plugins_dirs=[])).url
+        return await gateway.start(config, plugins_dirs=[])
 
     return start
 
@@ -105,8 +107,8 @@ def test_schema_errors(registry, conf, message):
 
 
 # -- headers -------------------------------------------------------------------------------
-async def test_headers_in_kongs_order(gateway, http):
-    url = await gateway(
+async def test_headers_in_kongs_order(transformer):
+    gw = await transformer(
         {
             "remove": {"headers": ["x-gone"]},
             "rename": {"headers": ["x-old:X-New"]},
@@ -115,12 +117,12 @@ async def test_headers_in_kongs_order(gateway, http):
             "append": {"headers": ["x-multi:m2", "x-fresh:f"]},
         }
     )
-    async with http.get(url + "/") as resp:
-        h = resp.headers
-        assert "X-Gone" not in h and "X-Old" not in h and "X-Absent" not in h
-        assert h["X-New"] == "o" and h["X-Rep"] == "replaced" and h["X-Add"] == "added"
-        assert h.getall("X-Multi") == ["m1", "m2"] and h["X-Fresh"] == "f"
-        assert json.loads(await resp.read()) == DOC  # the body is left alone
+    resp = await gw.get("/")
+    h = resp.headers
+    assert "X-Gone" not in h and "X-Old" not in h and "X-Absent" not in h
+    assert h["X-New"] == "o" and h["X-Rep"] == "replaced" and h["X-Add"] == "added"
+    assert h.getall("X-Multi") == ["m1", "m2"] and h["X-Fresh"] == "f"
+    assert json.loads(resp.body) == DOC  # the body is left alone
 
 
 # -- JSON body -----------------------------------------------------------------------------
@@ -148,30 +150,30 @@ JSON_RESULT = {
 
 
 @pytest.mark.parametrize("chunks", [0, 5])
-async def test_json_body(gateway, http, chunks):
-    url = await gateway(JSON_CONF)
-    async with http.get(url + f"/?chunks={chunks}") as resp:
-        body = await resp.read()
-        assert json.loads(body) == JSON_RESULT
-        assert resp.headers.get("Content-Length") in (None, str(len(body)))
+async def test_json_body(transformer, chunks):
+    gw = await transformer(JSON_CONF)
+    resp = await gw.get(f"/?chunks={chunks}")
+    body = resp.body
+    assert json.loads(body) == JSON_RESULT
+    assert resp.headers.get("Content-Length") in (None, str(len(body)))
 
 
-async def test_json_suffix_content_type(gateway, http):
-    url = await gateway({"remove": {"json": ["secret"]}})
-    async with http.get(url + "/?ctype=application/vnd.api%2Bjson") as resp:
-        assert "secret" not in json.loads(await resp.read())
+async def test_json_suffix_content_type(transformer):
+    gw = await transformer({"remove": {"json": ["secret"]}})
+    resp = await gw.get("/?ctype=application/vnd.api%2Bjson")
+    assert "secret" not in json.loads(resp.body)
 
 
-async def test_non_json_body_untouched(gateway, http):
-    url = await gateway(JSON_CONF)
-    async with http.get(url + "/?ctype=text/plain") as resp:
-        assert await resp.read() == b"id=1"
-        assert resp.headers["Content-Length"] == "4"
+async def test_non_json_body_untouched(transformer):
+    gw = await transformer(JSON_CONF)
+    resp = await gw.get("/?ctype=text/plain")
+    assert resp.body == b"id=1"
+    assert resp.headers["Content-Length"] == "4"
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("response-transformer", echo_upstream.url), plugins_dirs=[])
-    async with http.get(gw.url + "/demo") as resp:
-        assert "X-Upstream" not in resp.headers and resp.headers["X-Served-By"] == "moongate"
-        body = json.loads(await resp.read())
-        assert "headers" not in body and body["verb"] == "GET" and body["version"] == 2
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("response-transformer", mock_upstream.url), plugins_dirs=[])
+    resp = await gw.get("/demo")
+    assert "X-Upstream" not in resp.headers and resp.headers["X-Served-By"] == "moongate"
+    body = json.loads(resp.body)
+    assert "headers" not in body and body["verb"] == "GET" and body["version"] == 2

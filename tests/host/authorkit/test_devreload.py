@@ -210,3 +210,64 @@ async def test_dev_command_reloads_an_edited_plugin(tmp_path, echo_upstream):
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "moongate dev: plugins reloaded" in err
+
+
+def test_start_reload_refuses_a_database():
+    result = cli_process("start", "--reload", "--database", "sqlite", "--plugins-dir", ".", timeout=60)
+    assert result.returncode == 1
+    assert "--reload needs --database off" in result.stderr
+
+
+async def test_start_reload_watches_plugins_and_the_declarative_file(tmp_path, echo_upstream):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+    from tests.host.authorkit._support import ENV, REPO
+
+    plugins = tmp_path / "plugins"
+    folder = lua_plugin(plugins, "dev-hdr", LUA_HANDLER.format(value="v1"))
+    (plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p1"))
+    config = tmp_path / "kong.yml"
+    write_config(config, echo_upstream.url, "a")
+    port = free_port()
+    prefix = tmp_path / "prefix"
+    argv = ["start", "--reload", "-c", config, "--plugins-dir", plugins, "-p", prefix]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", *map(str, argv), "--proxy-listen", f"127.0.0.1:{port}"]
+        + ["--status-listen", "off", "--workers", "4", "--log-level", "warn"],
+        env={**ENV, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def headers() -> tuple[str | None, str | None]:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/") as resp:
+                        return resp.headers.get("X-Dev"), resp.headers.get("X-Py")
+                except aiohttp.ClientError:
+                    return None, None
+
+            async def wait_for(expected: tuple[str, str]) -> None:
+                deadline = time.monotonic() + 30
+                while await headers() != expected:
+                    assert time.monotonic() < deadline, f"never saw {expected}, last {await headers()}"
+                    await asyncio.sleep(0.1)
+
+            await wait_for(("v1", "a-p1"))
+            assert (prefix / "moongate.pid").read_text().strip() == str(proc.pid)
+            (folder / "handler.lua").write_text(LUA_HANDLER.format(value="edited"))
+            await wait_for(("edited", "a-p1"))
+            (plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p2"))
+            await wait_for(("edited", "a-p2"))
+            write_config(config, echo_upstream.url, "b")  # the declarative file
+            await wait_for(("edited", "b-p2"))
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "moongate dev: plugins reloaded" in err
