@@ -1,0 +1,11 @@
+return {
+  name = "compat-keyfile",
+  fields = {
+    { config = {
+        type = "record",
+        fields = {
+          { key_path = { type = "string", required = true } },
+        },
+    } },
+  },
+}
