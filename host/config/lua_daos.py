@@ -6,7 +6,14 @@ its own modules) and returns its entity schemas in either of Kong's styles::
     return { { name = "my_tokens", primary_key = { "id" }, fields = { ... } } }   -- Kong 3.x
     return { my_tokens = { name = "my_tokens", primary_key = { "id" }, ... } }   -- Kong 2.x
 
-(in the keyed style ``name`` may be left out: the key names the entity).  Each
+(in the keyed style ``name`` may be left out: the key names the entity).
+
+Where it runs follows the plugin's trust level: a trusted plugin's daos.lua is a module
+of the plugin (its environment, the worker's runtime); a sandboxed or isolated
+plugin's runs in its sandboxed runtime (for an isolated plugin: the gateway's
+sandboxed runtime that holds its schema), in a data-only environment (Kong's ``lua``
+globals, ``ngx.null`` and the allowed ``require`` s: no ``kong``, no I/O) under the
+sandbox's load-time CPU budget (``H.sandbox_daos`` in ``sandbox_env.lua``).  Each
 schema table is converted like ``schema.lua`` (:class:`host.lua.schema.LuaSchemaConverter`:
 typedefs become the engine's own, Lua functions such as ``custom_validator`` or a
 transformation's ``on_write`` become callables) and compiled by
@@ -19,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lupa.luajit21 import LuaError, lua_type
+from lupa.luajit21 import LuaError, LuaMemoryError, lua_type
 
 from host.config.entities import EntityType
 from host.config.plugin_entities import ENTITIES_KEY, check_plugin_entities, entity_type
@@ -41,6 +48,8 @@ def daos_file(folder: Path) -> Path | None:
 
 
 def _text(err: Any) -> str:
+    if isinstance(err, LuaMemoryError) and not str(err):
+        return "not enough memory"
     return str(err).split("\nstack traceback:", 1)[0]
 
 
@@ -64,12 +73,36 @@ def _schema_tables(host: Any, plugin: str, source: str, daos: Any) -> list[tuple
     )
 
 
+def _evaluate(host: Any, plugin: str, source: str) -> Any:
+    """What daos.lua returns: a module of a trusted plugin, or run in a sandboxed
+    runtime's data-only environment (the caller holds ``host.loading()``)."""
+    from host.lua.sandbox import SandboxedHost
+
+    if not isinstance(host, SandboxedHost):
+        return host.H.load_module(f"kong.plugins.{plugin}.daos".encode())
+    path = Path(source)
+    return host.H.sandbox_daos(plugin.encode(), path.read_bytes(), f"@{path}".encode())
+
+
 def _read(host: Any, plugin: str, source: str) -> tuple[EntityType, ...]:
+    from host.lua.sandbox import SandboxViolation
+
+    try:
+        with host.loading():
+            return _convert(host, plugin, source)
+    except SandboxViolation as exc:
+        raise PluginLoadError(plugin, source, f"daos.lua: {exc.detail}") from None
+
+
+def _convert(host: Any, plugin: str, source: str) -> tuple[EntityType, ...]:
+    from host.lua.sandbox import SandboxedHost
     from host.lua.schema import LuaSchemaConverter
 
     try:
-        daos = host.H.load_module(f"kong.plugins.{plugin}.daos".encode())
+        daos = _evaluate(host, plugin, source)
     except LuaError as exc:
+        if isinstance(exc, LuaMemoryError) and isinstance(host, SandboxedHost):
+            host.clean()  # its garbage collected; replaced if still full
         raise PluginLoadError(plugin, source, _text(exc)) from None
     converter = LuaSchemaConverter(host, plugin)
     types: list[EntityType] = []
@@ -117,6 +150,23 @@ def load_daos(host: Any, plugin: str, folder: Path) -> tuple[EntityType, ...]:
     return known
 
 
+def _runtime_of(spec: Any, trusted: Any) -> tuple[Any, Path] | None:
+    """(runtime, folder) where ``spec``'s daos.lua is read: the worker's runtime for a
+    trusted plugin (``extra["folder"]``), else the sandboxed runtime its spec names
+    (``extra["daos_host"]``: a runtime, or a :class:`~host.lua.trust.Sandbox` whose
+    current runtime is used; ``extra["daos_folder"]``)."""
+    extra = spec.extra
+    if "folder" in extra:
+        return None if trusted is None else (trusted, Path(extra["folder"]))
+    owner, folder = extra.get("daos_host"), extra.get("daos_folder")
+    if owner is None or folder is None:
+        return None
+    from host.lua.trust import Sandbox
+
+    runtime = owner.host if isinstance(owner, Sandbox) else owner
+    return None if runtime is None else (runtime, Path(folder))
+
+
 def load_plugin_entities(registry: PluginRegistry) -> dict[str, PluginLoadError]:
     """Read the daos.lua of every Lua plugin of ``registry`` and check them together.
 
@@ -130,12 +180,15 @@ def load_plugin_entities(registry: PluginRegistry) -> dict[str, PluginLoadError]
     failed: dict[str, PluginLoadError] = {}
     for name in registry.names():
         spec = registry.get(name)
-        if spec is None or spec.language != "lua" or host is None or "folder" not in spec.extra:
+        if spec is None or spec.language != "lua":
             continue
-        folder = Path(spec.extra["folder"])
-        host.register_plugin_dir(name, folder)  # the folder that won, should a same-named one follow
+        where = _runtime_of(spec, host)
+        if where is None:
+            continue
+        runtime, folder = where
+        runtime.register_plugin_dir(name, folder)  # the folder that won, should a same-named one follow
         try:
-            types = load_daos(host, name, folder)
+            types = load_daos(runtime, name, folder)
         except PluginLoadError as exc:
             failed[name] = exc
             continue

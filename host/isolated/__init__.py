@@ -38,16 +38,21 @@ def load_isolated_lua(settings: Any, name: str, folder: Path) -> PluginSpec:
     The gateway still needs the plugin's schema (config validation, custom validators):
     ``schema.lua`` and the handler module are loaded once more into a sandboxed runtime
     of the gateway, under the sandbox's load-time limits, and only their metadata and
-    schema are used.
+    schema are used.  Its ``daos.lua`` (entities for the declarative file) is read there
+    too, in a data-only environment.
     """
     from host.lua.loader import load_lua_plugin
     from host.lua.sandbox import SandboxedHost
 
     _limits_or_refuse(settings, name, str(folder / "handler.lua"))
-    inner = load_lua_plugin(SandboxedHost(settings, name=f"{name} (schema)"), name, folder)
+    schema_host = SandboxedHost(settings, name=f"{name} (schema)")
+    inner = load_lua_plugin(schema_host, name, folder)
     runtime = IsolatedRuntime(settings, name, "lua", folder)
     meta = runtime.probe()
-    return runtime.wrap(inner, [p for p in inner.phases if p in meta["phases"]])
+    spec = runtime.wrap(inner, [p for p in inner.phases if p in meta["phases"]])
+    # its daos.lua is read in the same sandboxed runtime, data-only (host/config/lua_daos.py)
+    spec.extra.update(daos_host=schema_host, daos_folder=str(folder))
+    return spec
 
 
 def python_isolation(settings: Any) -> Callable[[str, Path], PluginSpec | None]:

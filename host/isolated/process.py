@@ -4,7 +4,11 @@
 sends the ``init`` frame and waits (blocking, at most :data:`START_TIMEOUT`) for
 ``ready``; restarts run it in a thread so the event loop keeps serving.  A
 :class:`WorkerProcess` then multiplexes calls over the channel by id
-(:meth:`WorkerProcess.send` returns a future per call).  Whatever goes wrong with the
+(:meth:`WorkerProcess.send` returns a future per call).  Per call it costs one frame,
+a future and an entry in a deadline queue: the frames of the calls made in one loop
+iteration leave in one write at its end (one wake-up of the worker for all of them),
+and one watchdog timer per process, armed only while calls are in flight, checks the
+oldest deadline instead of a timer per call.  Whatever goes wrong with the
 process fails the calls in flight with an :class:`IsolatedFailure` and reports to the
 owner (``on_death``), which starts a new one:
 
@@ -24,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,6 +137,11 @@ class WorkerProcess:
         self.sock = sock
         self.on_death = on_death
         self.pending: dict[int, asyncio.Future[Any]] = {}
+        #: (deadline, call id, budget) of the calls in flight, oldest first
+        self._deadlines: deque[tuple[float, int, float]] = deque()
+        self._watchdog: asyncio.TimerHandle | None = None
+        #: frames written in this loop iteration, sent together at its end
+        self._out: list[bytes] = []
         #: config ids this process has received
         self.confs: set[int] = set()
         self.alive = True
@@ -159,15 +169,45 @@ class WorkerProcess:
             await self._connecting
 
     def send(
-        self, message: dict[str, Any], blobs: dict[str, bytes] | None
+        self, message: dict[str, Any], blobs: dict[str, bytes] | None, budget: float | None = None
     ) -> tuple[int, asyncio.Future[Any]]:
-        """Write one call; its id and the future of its reply."""
+        """Queue one call; its id and the future of its reply.  With a ``budget``
+        (seconds of wall-clock time) the call fails with ``timeout`` past it and the
+        process is killed (:meth:`expire`)."""
         self._next += 1
         call_id = message["id"] = self._next
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self.pending[call_id] = future
-        self._transport.write(pack(message, blobs))  # type: ignore[union-attr]
+        if not self._out:
+            loop.call_soon(self._flush)
+        self._out.append(pack(message, blobs))
+        if budget is not None:
+            self._deadlines.append((loop.time() + budget, call_id, budget))
+            if self._watchdog is None:
+                self._watchdog = loop.call_at(self._deadlines[0][0], self._watch)
         return call_id, future
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if out and self._transport is not None and self.alive:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _watch(self) -> None:
+        """The watchdog: expire the calls past their deadline, re-arm for the next."""
+        self._watchdog = None
+        queue, pending = self._deadlines, self.pending
+        now = asyncio.get_running_loop().time()
+        while queue:
+            deadline, call_id, budget = queue[0]
+            if call_id not in pending:  # answered
+                queue.popleft()
+            elif deadline <= now:
+                queue.popleft()
+                self.expire(call_id, budget)
+            else:
+                self._watchdog = asyncio.get_running_loop().call_at(deadline, self._watch)
+                return
 
     def expire(self, call_id: int, budget: float) -> None:
         """A call outlived its budget: it fails with ``timeout``, the process is killed."""
@@ -205,6 +245,11 @@ class WorkerProcess:
             if not future.done():
                 future.set_exception(IsolatedFailure(reason, detail))
         self.pending.clear()
+        self._deadlines.clear()
+        self._out = []
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if was_alive:
             self.on_death(self)
 

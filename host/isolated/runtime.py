@@ -237,13 +237,8 @@ class IsolatedRuntime(Sandbox):
         if conf_id not in worker.confs:
             message["confdata"] = conf
             worker.confs.add(conf_id)
-        call_id, future = worker.send(message, blobs)
-        budget = self.limits.timeout
-        timer = asyncio.get_running_loop().call_later(budget, worker.expire, call_id, budget)
-        try:
-            reply, reply_blobs = await future
-        finally:
-            timer.cancel()
+        _, future = worker.send(message, blobs, self.limits.timeout)
+        reply, reply_blobs = await future
         if not reply.get("ok"):
             reason = reply.get("reason") or "error"
             if reason == "memory":  # a fresh process gives the memory back

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -68,6 +69,11 @@ _UPSTREAM = (
 #: the response to the client (kong.response.*)
 _RESPONSE = ("status", "response_source", "exited", "service_status")
 _REQUEST_PHASES = frozenset({"rewrite", "access"})
+#: the fields above travel as one array (``"v"``), in this order: read in one C call
+_FIELDS = _REQUEST + _UPSTREAM + _RESPONSE
+_GET_FIELDS = attrgetter(*_FIELDS)
+_GET_UPSTREAM = attrgetter(*_UPSTREAM)
+_UP_SLICE = slice(len(_REQUEST), len(_REQUEST) + len(_UPSTREAM))
 _MAX_DEPTH = 32
 
 
@@ -112,18 +118,13 @@ def _pairs(headers: Any) -> list[list[str]]:
 # -- the gateway's side -------------------------------------------------------------------
 def snapshot(ctx: Context, phase: str, name: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """What the worker needs to run ``name``'s ``phase`` handler for ``ctx``."""
-    data: dict[str, Any] = {key: getattr(ctx, key) for key in _REQUEST}
-    data["headers"] = _pairs(ctx.headers)
+    data: dict[str, Any] = {"v": _GET_FIELDS(ctx), "headers": _pairs(ctx.headers)}
     captures = ctx._uri_captures if ctx.router_match is None else ctx.uri_captures
     if captures:
         data["uri_captures"] = captures
-    for key in _UPSTREAM:
-        data[key] = getattr(ctx, key)
     edited = ctx.upstream_headers_edited
     if edited is not None:
         data["upstream_headers"] = _pairs(edited)
-    for key in _RESPONSE:
-        data[key] = getattr(ctx, key)
     if ctx.response_headers:
         data["response_headers"] = _pairs(ctx.response_headers)
     if ctx.shared:
@@ -187,12 +188,9 @@ def build_context(
 ) -> Context:
     """A request context from a snapshot (the worker's view of the gateway's)."""
     ctx = Context(None, settings)
-    for key in _REQUEST:
-        setattr(ctx, key, data[key])
-    for key in _UPSTREAM:
-        setattr(ctx, key, data[key])
-    for key in _RESPONSE:
-        setattr(ctx, key, data[key])
+    values = data["v"]
+    for key, value in zip(_FIELDS, values, strict=True):  # a short or long one fails the call
+        setattr(ctx, key, value)
     ctx.headers = CIMultiDictProxy(CIMultiDict(data["headers"]))
     if "uri_captures" in data:
         ctx.uri_captures = data["uri_captures"]
@@ -218,9 +216,9 @@ def build_context(
         data.get("response_headers", []),
         copy.deepcopy(ctx.shared) if ctx.shared else {},
         copy.deepcopy(ctx.plugin_ctx[name]) if ctx.plugin_ctx[name] else {},
-        {key: data[key] for key in _UPSTREAM},
-        data["status"],
-        data["response_source"],
+        tuple(values[_UP_SLICE]),
+        ctx.status,
+        ctx.response_source,
     )
     return ctx
 
@@ -257,9 +255,11 @@ def journal(ctx: Context, name: str, exited: bool) -> tuple[dict[str, Any], dict
     pairs = _pairs(ctx.response_headers)
     if pairs != resp_headers:
         j["rh"] = pairs
-    up = {key: getattr(ctx, key) for key in _UPSTREAM if getattr(ctx, key) != upstream[key]}
-    if up:
-        j["up"] = up
+    now = _GET_UPSTREAM(ctx)
+    if now != upstream:
+        j["up"] = {
+            key: value for key, value, sent in zip(_UPSTREAM, now, upstream, strict=True) if value != sent
+        }
     if ctx.upstream_body is not None:
         blobs["upstream_body"] = ctx.upstream_body
     for target, now, before in (("sh", ctx.shared, shared), ("pc", ctx.plugin_ctx.get(name, {}), mine)):

@@ -14,8 +14,12 @@ socketpair as ``FD``.  The worker:
    writes (:mod:`host.isolated.snapshot`) and the log records it produced.
 
 Calls are multiplexed by id: a handler that waits for I/O does not hold the others.
-Nothing here is trusted by the gateway: it bounds every call by a wall-clock budget
-and kills the process on a timeout, a crash or a malformed frame.
+The channel is an :class:`asyncio.Protocol`: one ``recv`` per wake-up however many
+frames it brings, and the replies of the calls those frames ran go back in one
+``send`` (replies of handlers that waited are flushed at the end of the loop
+iteration that finished them).  Nothing here is trusted by the gateway: it bounds
+every call by a wall-clock budget and kills the process on a timeout, a crash or a
+malformed frame.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from host.isolated.protocol import HEAD, pack, read_frame_blocking, unpack
+from host.isolated.protocol import FrameBuffer, ProtocolError, pack, read_frame_blocking
 from host.isolated.snapshot import build_context, journal
 from pdk.phases import Phase
 
@@ -102,13 +106,17 @@ def _load(init: dict[str, Any], settings: Any) -> tuple[Any, Any]:
 class Worker:
     """Serves phase calls for one loaded plugin."""
 
-    def __init__(self, spec: Any, settings: Any, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, spec: Any, settings: Any, write: Any) -> None:
+        """``write(data)`` sends bytes to the gateway (the transport's ``write``)."""
         from pdk import kong
 
         self.spec = spec
         self.settings = settings
         self.kong = kong
-        self.writer = writer
+        self.write = write
+        #: replies not sent yet (flushed once per batch of frames or loop iteration)
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
         self.confs: dict[int, Any] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         #: request id -> ``ctx.extra`` of its last call (a Lua plugin's ``ngx.ctx`` and
@@ -116,7 +124,29 @@ class Worker:
         self.states: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def reply(self, message: dict[str, Any], blobs: dict[str, bytes] | None = None) -> None:
-        self.writer.write(pack(message, blobs))
+        """Queue a reply; it leaves with the batch's (:meth:`flush`)."""
+        self._out.append(pack(message, blobs))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send the queued replies in one write."""
+        self._flush_scheduled = False
+        out = self._out
+        if out:
+            self._out = []
+            self.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def dispatch(self, message: dict[str, Any], blobs: dict[str, bytes]) -> None:
+        """One frame from the gateway."""
+        op = message.get("op")
+        if op == "call":
+            self.call(message, blobs)
+        elif op == "configure":
+            task = asyncio.get_running_loop().create_task(self.configure(message))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
     def failed(self, call_id: int, exc: BaseException) -> None:
         from host.plugins.faults import reason_of
@@ -221,25 +251,40 @@ class Worker:
             logging.getLogger("moongate.isolated").exception("init_worker of %s failed", self.spec.name)
 
 
-async def serve(sock: socket.socket, spec: Any, settings: Any) -> None:
-    reader, writer = await asyncio.open_unix_connection(sock=sock)
-    worker = Worker(spec, settings, writer)
-    await worker.init_worker()
-    while True:
+class _Channel(asyncio.Protocol):
+    """The worker's end of the socketpair: frames in, replies out."""
+
+    def __init__(self, worker: Worker, closed: asyncio.Future[None]) -> None:
+        self.worker = worker
+        self.closed = closed
+        self.frames = FrameBuffer()
+
+    def data_received(self, data: bytes) -> None:
         try:
-            head = await reader.readexactly(HEAD.size)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return  # the gateway closed the channel: stop
-        size, tail = HEAD.unpack(head)
-        body = await reader.readexactly(size)
-        message, blobs = unpack(body, await reader.readexactly(tail) if tail else b"")
-        op = message.get("op")
-        if op == "call":
-            worker.call(message, blobs)
-        elif op == "configure":
-            task = asyncio.get_running_loop().create_task(worker.configure(message))
-            worker.tasks.add(task)
-            task.add_done_callback(worker.tasks.discard)
+            messages = self.frames.feed(data)
+        except ProtocolError:  # the gateway does not send garbage: stop
+            self.connection_lost(None)
+            return
+        worker = self.worker
+        for message, blobs in messages:
+            worker.dispatch(message, blobs)
+        worker.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+async def serve(sock: socket.socket, spec: Any, settings: Any) -> None:
+    """Run ``init_worker``, then serve the gateway's frames until it closes the channel."""
+    loop = asyncio.get_running_loop()
+    worker = Worker(spec, settings, lambda data: None)
+    await worker.init_worker()
+    closed: asyncio.Future[None] = loop.create_future()
+    transport, _ = await loop.create_unix_connection(lambda: _Channel(worker, closed), sock=sock)
+    worker.write = transport.write
+    await closed
+    transport.close()
 
 
 def main(argv: list[str]) -> int:

@@ -21,7 +21,7 @@ generic 500 and the log line and ``kong_plugin_errors_total`` carry the reason:
 * ``forbidden``: a refused ``require`` or a write to the protected ``kong``/``ngx``;
 * ``broken``: the runtime's own machinery failed (it is recreated).
 
-After every violation the runtime's hook is cleared and its garbage collected; when it
+After every violation the runtime's budget is disarmed and its garbage collected; when it
 no longer answers, or still holds more than half its memory cap, :attr:`broken` is set
 and the owner (:class:`host.lua.trust.Sandbox`) replaces it with a new one.
 """
@@ -201,7 +201,7 @@ class SandboxedHost(LuaHost):
         return SandboxViolation("memory", f"memory limit of {self.limits.max_memory >> 20} MiB reached")
 
     def clean(self) -> None:
-        """After a violation: clear the hook, collect garbage, check the runtime."""
+        """After a violation: disarm the budget, collect garbage, check the runtime."""
         self.violations += 1
         try:
             alive = bool(self.H.sandbox_reset()) and bool(self.H.sandbox_ping())

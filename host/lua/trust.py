@@ -150,7 +150,9 @@ class Sandbox:
             del self.plugins[name]
             raise
         extra = {k: v for k, v in inner.extra.items() if k != "folder"}  # no daos.lua in the worker's runtime
+        # its daos.lua is read in this runtime, data-only (host/config/lua_daos.py)
         extra.update(trust=SANDBOXED, sandbox=self, sandbox_folder=str(folder))
+        extra.update(daos_host=self, daos_folder=str(folder))
         handlers = {phase: self._entry(name, phase) for phase in inner.handlers}
         return dataclasses.replace(inner, handlers=handlers, extra=extra)
 

@@ -42,13 +42,33 @@ local S = { KILL = KILL, LIMIT = LIMIT, gsub_depth = 0 }
 H.VIOLATION[KILL] = "\0moongate:violation:timeout"
 local TIMEOUT = H.VIOLATION[KILL]
 
-local DEADLINE, ARMED, ALLOW_MAIN, KILLED = 0, false, false, false
+-- The hook is installed once, for the runtime's life (sethook costs, and changes how
+-- the VM dispatches every instruction twice per call otherwise); it does nothing
+-- unless a call is ARMED.  A call's clock starts lazily: os.clock() is a system call
+-- (about 0.7 us), so a call that ends before the first tick (COUNT instructions, the
+-- common case for a handler) never reads it.  T0 is the clock at the first tick or
+-- checkpoint (nil: not started), LEFT the budget from there, DEADLINE = T0 + LEFT.
+-- What runs before the first tick is fewer than COUNT instructions and C calls on
+-- inputs under sandbox_strings.lua's BIG (bigger ones start the clock): microseconds.
+local ARMED, ALLOW_MAIN, KILLED = false, false, false
+local T0, LEFT, DEADLINE = nil, 0, 0
 local CO_DEPTH = 0
+
+-- whether the armed call is over its budget (starts its clock on the first look)
+local function over()
+  if KILLED then return true end
+  local now = clock()
+  if T0 == nil then
+    T0, DEADLINE = now, now + LEFT
+    return LEFT <= 0
+  end
+  return now > DEADLINE
+end
 
 local CORE = "@moongate/core.lua"
 local getinfo = debug.getinfo
 local function hook()
-  if KILLED or clock() > DEADLINE then
+  if ARMED and over() then
     -- the main thread runs host code (the driver between resumes) unless a load-time
     -- call armed the hook for it; the driver's own code in a handler's coroutine is
     -- left to reach its next yield (the kill comes at the next tick in plugin code)
@@ -59,36 +79,42 @@ local function hook()
     error(KILL, 0)
   end
 end
+sethook(hook, "", COUNT)
 
-local function arm(deadline, allow_main)
-  local d, a, m = DEADLINE, ARMED, ALLOW_MAIN
-  DEADLINE, ARMED, ALLOW_MAIN = deadline, true, allow_main
+--- Arm the budget `left` (seconds) for a call; `now` starts its clock at once (nil:
+--- at the first tick).  Returns what disarm restores (an enclosing armed call's state).
+local function arm(left, allow_main, now)
+  local t, l, d, a, m = T0, LEFT, DEADLINE, ARMED, ALLOW_MAIN
   if not a then
     KILLED, CO_DEPTH, S.gsub_depth = false, 0, 0
   end
-  sethook(hook, "", COUNT)
-  return d, a, m
+  ARMED, ALLOW_MAIN, LEFT, T0 = true, allow_main, left, now
+  if now then DEADLINE = now + left end
+  return t, l, d, a, m
 end
 
-local function disarm(d, a, m)
-  DEADLINE, ARMED, ALLOW_MAIN = d, a, m
-  if a then sethook(hook, "", COUNT) else sethook() end
+local function disarm(t, l, d, a, m)
+  T0, LEFT, DEADLINE, ARMED, ALLOW_MAIN = t, l, d, a, m
 end
 
 --- The end of one run of plugin code (H.call or H.resume results follow `m`): a kill,
---- or a handler still waiting past its budget, becomes the timeout marker.
-local function settle(t0, used0, d, a, m, first, tag, x, ...)
-  disarm(d, a, m)
-  local used = used0 + (clock() - t0)
+--- or a handler still waiting past its budget, becomes the timeout marker.  Only a
+--- run that waits needs its CPU time (what is left of the budget for the next run).
+local function settle(used0, t, l, d, a, m, first, tag, x, ...)
+  local started = T0
+  disarm(t, l, d, a, m)
   local killed = KILLED
   KILLED = false
-  if killed or ((tag == 3 or tag == 4) and used > BUDGET) then
+  local waiting = tag == 3 or tag == 4
+  local used = 0
+  if waiting then used = used0 + (started and clock() - started or 0) end
+  if killed or used > BUDGET then
     local state
     if first == false then state = x elseif first ~= true then state = first end
-    if tag == 3 or tag == 4 then H.bury(x) end -- never resumed
+    if waiting then H.bury(x) end -- never resumed
     return false, TIMEOUT, state
   end
-  if tag == 3 or tag == 4 then x.used = used end -- waiting: CPU used so far
+  if waiting then x.used = used end -- waiting: CPU used so far
   return first, tag, x, ...
 end
 
@@ -96,21 +122,21 @@ local call, resume = H.call, H.resume
 
 --- H.call under the budget (what the driver calls in this runtime).
 function H.scall(R, plugin, fn, ...)
-  local t0 = clock()
-  local d, a, m = arm(t0 + BUDGET, false)
-  return settle(t0, 0, d, a, m, call(R, plugin, fn, ...))
+  local t, l, d, a, m = arm(BUDGET, false, nil)
+  return settle(0, t, l, d, a, m, call(R, plugin, fn, ...))
 end
 
---- H.resume under what is left of the handler's budget.
+--- H.resume under what is left of the handler's budget (after I/O: the clock starts
+--- at once, it costs little next to the wait).
 function H.sresume(h, ...)
-  local t0, used0 = clock(), h.used or 0
-  local d, a, m = arm(t0 + BUDGET - used0, false)
-  return settle(t0, used0, d, a, m, resume(h, ...))
+  local used0 = h.used or 0
+  local t, l, d, a, m = arm(BUDGET - used0, false, clock())
+  return settle(used0, t, l, d, a, m, resume(h, ...))
 end
 
 local core_call_direct = H.call_direct
-local function finish_direct(co, d, a, m, ok, ...)
-  disarm(d, a, m)
+local function finish_direct(co, t, l, d, a, m, ok, ...)
+  disarm(t, l, d, a, m)
   local killed = KILLED
   KILLED = false
   if killed then return false, format("CPU budget of %d ms exceeded", BUDGET * 1000) end
@@ -122,29 +148,29 @@ end
 --- call_direct (schema validators) in a coroutine of its own under the budget.
 function H.call_direct(R, plugin, fn, ...)
   local co = co_create(core_call_direct)
-  local d, a, m = arm(clock() + BUDGET, false)
-  return finish_direct(co, d, a, m, co_resume(co, R, plugin, fn, ...))
+  local t, l, d, a, m = arm(BUDGET, false, nil)
+  return finish_direct(co, t, l, d, a, m, co_resume(co, R, plugin, fn, ...))
 end
 
 --- Load-time calls into plugin code from Python (module bodies, class set-up, the
 --- schema walk): armed for the main thread too; sandbox_end_load says if it was killed.
 local LOAD_SAVED
 function H.sandbox_begin_load()
-  LOAD_SAVED = { arm(clock() + LOAD_BUDGET, true) }
+  LOAD_SAVED = { arm(LOAD_BUDGET, true, clock()) }
 end
 function H.sandbox_end_load()
-  if LOAD_SAVED then disarm(unpack(LOAD_SAVED, 1, 3)) end
+  if LOAD_SAVED then disarm(unpack(LOAD_SAVED, 1, 5)) end
   LOAD_SAVED = nil
   local killed = KILLED
   KILLED = false
   return killed
 end
 
---- After a violation: no hook, counters reset, garbage collected; true when the
---- runtime still answers.
+--- After a violation: nothing armed, counters reset, the hook installed again,
+--- garbage collected; true when the runtime still answers.
 function H.sandbox_reset()
-  sethook()
-  DEADLINE, ARMED, ALLOW_MAIN, KILLED, CO_DEPTH, S.gsub_depth = 0, false, false, false, 0, 0
+  sethook(hook, "", COUNT)
+  T0, LEFT, DEADLINE, ARMED, ALLOW_MAIN, KILLED, CO_DEPTH, S.gsub_depth = nil, 0, 0, false, false, false, 0, 0
   LOAD_SAVED = nil
   collectgarbage()
   collectgarbage()
@@ -211,7 +237,7 @@ end
 -- by hundreds of calls.  The limited C functions (sandbox_strings.lua) call this before
 -- a call on a big input.
 function S.checkpoint()
-  if ARMED and (KILLED or clock() > DEADLINE) then
+  if ARMED and over() then
     if not ALLOW_MAIN and co_running() == nil then return end
     KILLED = true
     error(KILL, 0)

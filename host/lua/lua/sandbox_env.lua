@@ -4,7 +4,8 @@
 -- get read-only views of kong and ngx whose functions refuse values over max_value
 -- bytes (strings in the arguments, tables walked), Kong's kong.ctx proxy (plain values
 -- only), and a `require` limited to an allow-list.  untrusted_lua_sandbox_environment
--- links more globals in, untrusted_lua_sandbox_requires allows more modules.
+-- links more globals in, untrusted_lua_sandbox_requires allows more modules.  A
+-- plugin's daos.lua runs in a third, data-only environment (H.sandbox_daos).
 local H, S, limits, policy = ...
 
 local error, type, select, next, tostring, pairs, ipairs = error, type, select, next, tostring, pairs, ipairs
@@ -232,6 +233,33 @@ local function untrusted_env(plugin)
   env = link(env)
   env._G = env
   return env
+end
+
+--- Run a sandboxed (or isolated) plugin's daos.lua, `src`, in a data-only environment
+--- and return what it returns (its entity schemas): Kong's `lua` globals, `ngx.null`,
+--- and a `require` for the allowed modules (kong.db.schema.typedefs among them) and
+--- the plugin's own, which load in its sandboxed environment as usual.  No kong, no
+--- other ngx: nothing to reach but data.  The caller runs it under the load budget.
+function H.sandbox_daos(plugin, src, chunkname)
+  if type(src) ~= "string" or byte(src, 1) == 27 then
+    error("daos.lua: attempt to load chunk with wrong mode", 0)
+  end
+  local env = fill({}, policy.lua)
+  local full = H.make_require(plugin)
+  local own = "kong.plugins." .. plugin .. "."
+  env.require = function(name)
+    if type(name) == "string" and (sub(name, 1, #own) == own or ALLOWED[name]) then return full(name) end
+    denied(name)
+  end
+  env.ngx = setmetatable({}, {
+    __index = { null = H.null },
+    __newindex = function(_, k) error(format(SANDBOX_VIEW.message, "ngx", tostring(k)), 2) end,
+    __metatable = false,
+  })
+  env._G = env
+  local fn, err = load(src, chunkname, "t", env)
+  if not fn then error(err, 0) end
+  return fn(own .. "daos")
 end
 
 local core_compile_untrusted = H.compile_untrusted
