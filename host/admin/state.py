@@ -27,6 +27,7 @@ from host.admin.errors import AdminError, from_config_error, schema_violation
 from host.config import ConfigError, load_data
 from host.config.model import DeclarativeConfig
 from host.config.transformations import apply_transformations
+from host.config.validation_cache import ValidationCache
 from host.store import StaleVersion, Store, Write, document
 from host.store.boot import storage_document, storage_lists, storage_row
 
@@ -70,6 +71,9 @@ class ConfigState:
         self.version: str | None = None
         self.lock = asyncio.Lock()
         self._index: ConfigIndex | None = None
+        #: schema validations of the running configuration's entities: a write validates
+        #: the whole document again, but only the entities it changed cost a validation
+        self.validations = ValidationCache()
 
     @property
     def db_less(self) -> bool:
@@ -136,8 +140,8 @@ class ConfigState:
                     await self._apply_stored()
                 planned = plan(self.index)
                 config, entity_path = self._validate(planned)
-                target = self._finish(planned, config)
                 index = ConfigIndex(config)
+                target = self._finish(planned, index)
                 change = Write(
                     upserts=[(e, storage_row(e, index.get(e, r["id"]) or r)) for e, r in planned.upserts],
                     deletes=planned.deletes,
@@ -148,6 +152,7 @@ class ConfigState:
                     continue
                 self.version = version
                 await self.gateway.apply(config)
+                self._index = index  # the running configuration's, for the next write
                 return target
             raise AdminError(409, {"message": "the configuration kept changing; try again"})
 
@@ -164,15 +169,15 @@ class ConfigState:
                 entity_path = f"{entity}[{len(rows) - 1}]"
         doc = document({name: rows.values() for name, rows in lists.items()})
         try:
-            return load_data(doc, self.registry, source=SOURCE), entity_path
+            return load_data(doc, self.registry, source=SOURCE, cache=self.validations), entity_path
         except ConfigError as err:
             raise from_config_error(err.errors, SOURCE, entity_path) from None
 
-    def _finish(self, planned: Planned, config: DeclarativeConfig) -> dict[str, Any] | None:
+    def _finish(self, planned: Planned, index: ConfigIndex) -> dict[str, Any] | None:
         if planned.target is None:
             return None
         entity, row_id = planned.target
-        row = ConfigIndex(config).get(entity, row_id)
+        row = index.get(entity, row_id)
         if row is None:
             return None
         etype = self.collections[entity].etype

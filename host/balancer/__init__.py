@@ -8,8 +8,10 @@ a :class:`~host.balancer.state.TargetState` kept by the gateway's registry
 (:mod:`host.balancer.health`), so it survives reloads.
 
 The proxy's protocol (``host/proxy/forward.py``): ``pick(ctx, tried) -> Address | None``
-for each try, then ``failed(address, timeout)`` or ``answered(address, status, rtt)``
-when the try ends.  ``None`` means no usable target: Kong's 503 "failure to get a
+for each try, ``started(address)`` when it is sent, then ``failed(address, timeout)`` or
+``answered(address, status, rtt)`` when the try ends; after ``answered``, ``finished(address)``
+once the response was sent to the client (body included) or the request failed: a
+connection counts as in flight (least-connections) until then, as in Kong's balancer.  ``None`` means no usable target: Kong's 503 "failure to get a
 peer from the ring-balancer".
 """
 
@@ -111,10 +113,14 @@ class Balancer:
         state.probing = False
 
     def answered(self, address: Address, status: int, rtt: float) -> None:
-        """The try on ``address`` got a response head after ``rtt`` seconds."""
-        state = address.state
-        state.inflight -= 1
-        state.try_answered(status)
+        """The try on ``address`` got a response head after ``rtt`` seconds; the connection
+        stays in flight until :meth:`finished`."""
+        address.state.try_answered(status)
+
+    def finished(self, address: Address) -> None:
+        """The response from ``address`` was sent to the client (or the request failed
+        after its head): the connection is no longer in flight."""
+        address.state.inflight -= 1
 
     # -- reporting -------------------------------------------------------------------------
     def available_weight(self) -> int:

@@ -7,8 +7,9 @@
   that are down are stepped over; a target whose circuit breaker's cool-down is over
   gets its single half-open probe when the wheel reaches it.
 * ``least-connections``: the lowest ``(in-flight tries + 1) / weight`` wins (Kong's
-  heap key); equal scores take turns.  In-flight counts the tries waiting for their
-  response head.
+  heap key); equal scores take turns.  In-flight counts a try from the moment it is sent
+  until its response was fully sent to the client (body streamed) or the request failed,
+  so long downloads weigh as they do in Kong.
 * ``latency``: Kong's EWMA of the response time (head received), decaying over 10 s;
   of two addresses drawn at random the lower ``ewma / weight`` wins.  A target without
   a measurement yet starts at the average of the others.

@@ -59,6 +59,7 @@ class _Walker:
         self.types = types
         self.top_errors = top_errors  # (entity path, field, message) for structural problems
         self.items: list[Item] = []
+        self._children: dict[str, dict[str, str]] = {}  # children_of, per entity name
 
     def section(self, name: str, entries: Any, path: str, parent: Item | None, fk: str | None) -> None:
         if entries is None:
@@ -91,7 +92,9 @@ class _Walker:
         ignored = raw.pop("_ignore", None)
         if ignored is not None and not isinstance(ignored, list):
             item.error("_ignore", "expected an array")
-        nested = children_of(self.types, etype.name)
+        nested = self._children.get(etype.name)
+        if nested is None:
+            nested = self._children[etype.name] = children_of(self.types, etype.name)
         sections = {name: raw.pop(name) for name in list(raw) if name in nested}
         if parent is not None:
             self._check_nested_keys(item, parent)

@@ -36,6 +36,7 @@ from host.config.resolve import Index, assign
 from host.config.transformations import apply_transformations
 from host.config.unique import check_uniqueness
 from host.config.upstreams import normalize_target
+from host.config.validation_cache import ValidationCache
 from host.plugins.spec import PluginRegistry, PluginSpec
 from host.schema import Schema, flatten_errors, plugin_entity_schema
 from host.schema.validators import VALIDATORS, is_reference
@@ -75,9 +76,25 @@ def load_text(text: str, registry: PluginRegistry, *, source: str = "<config>") 
     return load_data(document, registry, source=source)
 
 
-def load_data(data: Any, registry: PluginRegistry, *, source: str = "<config>") -> DeclarativeConfig:
-    """Load an already parsed configuration (e.g. the body of the Admin API's ``POST /config``)."""
-    return _Loader(registry, source).load(data)
+def load_data(
+    data: Any, registry: PluginRegistry, *, source: str = "<config>", cache: ValidationCache | None = None
+) -> DeclarativeConfig:
+    """Load an already parsed configuration (e.g. the body of the Admin API's ``POST /config``).
+
+    ``cache`` keeps schema validations between loads of nearly the same document (the
+    Admin API's writes): an unchanged entity is not validated again; the result is the same.
+    """
+    loader = _Loader(registry, source, cache)
+    if cache is None:
+        return loader.load(data)
+    cache.begin()
+    try:
+        config = loader.load(data)
+    except BaseException:
+        cache.abandon()
+        raise
+    cache.commit()
+    return config
 
 
 def _kind(value: Any) -> str:
@@ -93,9 +110,11 @@ def _field(path: str) -> str | None:
 
 
 class _Loader:
-    def __init__(self, registry: PluginRegistry, source: str) -> None:
+    def __init__(self, registry: PluginRegistry, source: str, cache: ValidationCache | None = None) -> None:
         self.registry = registry
         self.source = source
+        self.cache = cache
+        self._auto_uuid_fields: dict[int, list[str]] = {}  # by id(schema): schemas live in self.schemas
         self.errors: list[str] = []
         self.schemas: dict[int, Schema] = {}
         self._plugin_schemas: dict[str, Schema] = {}
@@ -224,6 +243,8 @@ class _Loader:
         if isinstance(spec.schema, Schema) and "name" in spec.schema.fields:
             return spec.schema
         cached = self._plugin_schemas.get(spec.name)
+        if cached is None and self.cache is not None:  # made by an earlier load, same spec
+            cached = self.cache.derived_schema(spec)
         if cached is None:
             if isinstance(spec.schema, Schema):  # a schema of the config record alone
                 record = {k: v for k, v in spec.schema.definition.items() if k in _RECORD_KEYS}
@@ -232,7 +253,10 @@ class _Loader:
                 definition = spec.schema
             else:  # no schema known: accept any config
                 definition = {"fields": [{"config": {"type": "json"}}]}
-            cached = self._plugin_schemas[spec.name] = plugin_entity_schema(spec.name, definition)
+            cached = plugin_entity_schema(spec.name, definition)
+            if self.cache is not None:
+                self.cache.keep_derived_schema(spec, cached)
+        self._plugin_schemas[spec.name] = cached
         return cached
 
     def _validate(self, item: Item) -> None:
@@ -242,16 +266,27 @@ class _Loader:
         etype = item.etype
         payload = {k: v for k, v in item.raw.items() if k not in etype.foreign}
         payload["id"] = item.id
-        for name, fdef in schema.fields.items():  # generated uuids: stable like ids
-            if name != "id" and name not in payload and fdef.attrs.get("auto") and fdef.attrs.get("uuid"):
+        for name in self._auto_uuids(schema):  # generated uuids: stable like ids
+            if name not in payload:
                 payload[name] = entity_id(etype.name, f"{item.id}:{name}")
         for fk in etype.foreign:
             if fk in item.refs:
                 ref = item.refs[fk]
                 valid = isinstance(ref, str) and ref != INVALID and _is_uuid(ref)
                 payload[fk] = None if ref is None else {"id": ref if valid else _PLACEHOLDER_ID}
-        data, errors = schema.validate(payload)
-        for path, message in flatten_errors(errors):
+        cache = self.cache
+        key = cached = None
+        if cache is not None:
+            key = cache.key(schema, payload)
+            cached = cache.get(key) if key is not None else None
+        if cached is not None:
+            data, pairs = cached
+        else:
+            data, errors = schema.validate(payload)
+            pairs = flatten_errors(errors)
+            if key is not None:
+                cache.put(key, schema, data, pairs)  # type: ignore[union-attr]
+        for path, message in pairs:
             item.error(_field(path), message)
         failed = {field for field, _ in item.errors}
         if etype.name == "plugins":
@@ -263,6 +298,17 @@ class _Loader:
             data["cert_digest"] = cert_digest(data["cert"])  # before the uniqueness checks
         item.data = data
         self.schemas[id(item)] = schema
+
+    def _auto_uuids(self, schema: Schema) -> list[str]:
+        """The schema's ``auto`` uuid fields other than ``id`` (looked up once per schema)."""
+        found = self._auto_uuid_fields.get(id(schema))
+        if found is None:
+            found = self._auto_uuid_fields[id(schema)] = [
+                name
+                for name, fdef in schema.fields.items()
+                if name != "id" and fdef.attrs.get("auto") and fdef.attrs.get("uuid")
+            ]
+        return found
 
     def _check_scope(self, item: Item, data: dict[str, Any], failed: set[str | None]) -> None:
         spec = self.registry.get(item.raw["name"])

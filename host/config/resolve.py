@@ -58,17 +58,17 @@ def _resolve(item: Item, index: Index) -> None:
         if value is None:
             item.refs[fk] = None
             continue
-        if isinstance(value, dict) and set(value) == {"id"} and isinstance(value["id"], str):
+        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("id"), str):
             key = value["id"]
-            shown = json.dumps(value, separators=(",", ":"))
         elif isinstance(value, str):
-            key = shown = value
+            key = value
         else:
             item.error(fk, "expected a string")
             item.refs[fk] = INVALID
             continue
         target = index.find(ref, key)
         if target is None:
+            shown = key if value is key else json.dumps(value, separators=(",", ":"))
             item.error(fk, f"invalid reference '{fk}: {shown}' (no such entry in '{ref}')")
             item.refs[fk] = INVALID
         else:

@@ -39,9 +39,7 @@ class Snapshot:
         # target health, breakers and load figures live in the gateway's registry (keyed
         # by its plugin registry), so they survive reloads; see host/balancer/health.py
         self.balancers: dict[str, Balancer] = build_balancers(config.upstreams, config.targets, registry)
-        self.hash = hashlib.md5(
-            orjson.dumps(_stable(config), option=orjson.OPT_SORT_KEYS), usedforsecurity=False
-        ).hexdigest()
+        self.hash = config_hash(config)
 
     # -- lookups used by the PDK ----------------------------------------------------------
     def has_upstream(self, name: str) -> bool:
@@ -62,6 +60,13 @@ class Snapshot:
         return self.config.credentials.get(entity, [])
 
 
+def config_hash(config: DeclarativeConfig) -> str:
+    """The ``configuration_hash`` of ``/status``: md5 of the entities as sorted-key JSON
+    (values JSON cannot hold written as strings); one serialization, no round trip."""
+    text = orjson.dumps(_stable(config), default=str, option=orjson.OPT_SORT_KEYS)
+    return hashlib.md5(text, usedforsecurity=False).hexdigest()
+
+
 def _stable(config: DeclarativeConfig) -> dict[str, Any]:
     data = {
         "services": config.services,
@@ -75,4 +80,4 @@ def _stable(config: DeclarativeConfig) -> dict[str, Any]:
         "snis": config.snis,
         "ca_certificates": config.ca_certificates,
     }
-    return orjson.loads(orjson.dumps(data, default=str))
+    return data

@@ -23,7 +23,13 @@ def uniqueness_message(entity: str, field: str, value: Any) -> str:
     return f"uniqueness violation: '{entity}' entity with {field} set to '{lua_str(value)}' already declared"
 
 
-def _hashable(value: Any) -> str:
+def _hashable(value: Any) -> Any:
+    """A key equal for equal values: strings and lists of strings as tuples (most values,
+    no serialization), anything else as sorted-key JSON; the tags keep the kinds apart."""
+    if type(value) is str:
+        return ("s", value)
+    if type(value) is list and all(v is None or type(v) is str for v in value):
+        return ("l", *value)
     return json.dumps(value, sort_keys=True, default=str)
 
 
@@ -51,13 +57,18 @@ def _cache_key_message(item: Item, index: Index) -> str:
 
 def check_uniqueness(items: list[Item], schemas: dict[int, Schema], index: Index) -> None:
     """Flag the second and later declarations of a unique value, cache key or id."""
-    seen: dict[tuple[str, str, str], Item] = {}
+    seen: dict[tuple[str, str, Any], Item] = {}
+    unique_of: dict[int, list[str]] = {}  # per schema, asked once
     for item in items:
         if item.data is None:
             continue
         flagged = False
         schema = schemas.get(id(item))
-        unique = schema.unique_fields() if schema is not None else []
+        unique: list[str] = []
+        if schema is not None:
+            unique = unique_of.get(id(schema))  # type: ignore[assignment]
+            if unique is None:
+                unique = unique_of[id(schema)] = schema.unique_fields()
         for field in unique:
             value = item.data.get(field)
             if value is None:

@@ -126,12 +126,11 @@ class Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         if not self._complete:
-            if self._headers_done:
+            if self._headers_done and self._delimited_by_close():
                 # a response delimited by the end of the connection is complete now
-                try:
-                    self.parser.feed_eof()
-                except httptools.HttpParserError:
-                    pass
+                # (httptools has no feed_eof: the framing headers tell)
+                self._complete = True
+                self._wake()
             if not self._complete:
                 self._fail(UpstreamError("upstream closed the connection prematurely", sent=True))
         self._wake()
@@ -187,6 +186,16 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _delimited_by_close(self) -> bool:
+        """Whether the response's body ends with the connection (no length, not chunked)."""
+        for name, value in self._headers:
+            lower = name.lower()
+            if lower == b"content-length":
+                return False
+            if lower == b"transfer-encoding" and b"chunked" in value.lower():
+                return False
+        return True
+
     def _fail(self, exc: BaseException) -> None:
         if self._error is None:
             self._error = exc

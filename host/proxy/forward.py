@@ -21,7 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from host.context import Context
     from host.proxy.body import RequestBody
 
-__all__ = ["forward", "NoTargetError"]
+__all__ = ["forward", "finish_try", "NoTargetError", "HELD_TRY"]
+
+#: ``ctx.extra`` key of the (balancer, address) whose answered try is still in flight
+HELD_TRY = "balancer_try"
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {("http", 80), ("https", 443), ("grpc", 80), ("grpcs", 443)}
@@ -32,6 +35,14 @@ _NO_PEER = "failure to get a peer from the ring-balancer"
 
 class NoTargetError(Exception):
     """The service points at an upstream with no usable target."""
+
+
+def finish_try(ctx: Context) -> None:
+    """The request is over (response sent, or failed): end the in-flight count of the try
+    that answered, if a balancer counts it."""
+    held = ctx.extra.pop(HELD_TRY, None)
+    if held is not None:
+        held[0].finished(held[1])
 
 
 def _host_header(ctx: Context, host: str, port: int) -> str:
@@ -159,6 +170,8 @@ async def forward(ctx: Context, client: UpstreamClient, body: RequestBody, targe
         ctx.t_upstream_headers = now = time.perf_counter()
         if observes:
             balancer.answered(address, resp.status, now - started)  # type: ignore[union-attr, arg-type]
+            # in flight until the response is out: the handler calls finish_try at the end
+            ctx.extra[HELD_TRY] = (balancer, address)
         return resp
     assert last is not None
     raise last

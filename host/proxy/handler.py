@@ -16,8 +16,8 @@ from multidict import CIMultiDict, istr
 from host.context import Context, ResponseSource, use_context
 from host.plugins.runner import PhaseRunner, PluginError, log_plugin_error
 from host.proxy.body import RequestBody, RequestBodyTooLarge
-from host.proxy.forward import NoTargetError, forward
-from host.proxy.headers import filter_response_headers
+from host.proxy.forward import HELD_TRY, NoTargetError, finish_try, forward
+from host.proxy.headers import PresetHeaders, filter_response_headers, merge_preset
 from host.proxy.respond import kong_error, send_response, send_upstream_response
 from host.proxy.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
 from host.proxy.wire import send_raw
@@ -99,6 +99,7 @@ class ProxyHandler:
     # -- request set-up ------------------------------------------------------------------
     def _context(self, request: web.BaseRequest) -> Context:
         ctx = Context(self.snapshot, self.settings)
+        ctx.response_headers = PresetHeaders()  # tells set from added headers (merge_preset)
         ctx.request_id = f"{_getrandbits(128):032x}"
         ctx.method = request.method
         transport = request.transport
@@ -159,6 +160,8 @@ class ProxyHandler:
             resp = await self._fail(ctx, request, 500)
         finally:
             ctx.t_end = time.perf_counter()
+            if HELD_TRY in ctx.extra:  # least-connections counts the try until now
+                finish_try(ctx)
             if runner.has_phase(ctx, "log"):
                 # the response is out already: handlers run now, and a task carries on
                 # only if one of them waits for I/O
@@ -269,10 +272,8 @@ class ProxyHandler:
         ctx.service_raw_headers = (upstream.raw_headers, client_te)
         upstream_length = headers.get(_CONTENT_LENGTH)
         pre_set = ctx.response_headers
-        if pre_set:
-            for name in set(pre_set.keys()):
-                headers.popall(name, None)
-            headers.extend(pre_set)
+        if pre_set:  # set by plugins in access: Kong's set/add rules (headers.merge_preset)
+            merge_preset(headers, pre_set)
         ctx.response_headers = headers
         return await send_upstream_response(ctx, request, runner, upstream, upstream_length)
 

@@ -22,6 +22,8 @@ __all__ = [
     "build_request_head",
     "filter_response_headers",
     "forwarded_headers",
+    "PresetHeaders",
+    "merge_preset",
 ]
 
 #: removed from what is forwarded in both directions (RFC 9110 §7.6.1 plus legacy names)
@@ -265,3 +267,53 @@ def filter_response_headers(raw: list[tuple[bytes, bytes]], client_te: str | Non
         for name in named:
             headers.popall(name, None)
     return headers
+
+
+class PresetHeaders(CIMultiDict[str]):
+    """The response headers plugins set before the upstream answered (rewrite, access).
+
+    A multi-dict that remembers which names were *set* (``kong.response.set_header``,
+    ``set_headers``, ``clear_header``: item assignment or ``popall``) rather than only
+    *added* (``add_header``: ``add``), so :func:`merge_preset` can apply Kong's rules to
+    the upstream's headers: a set name replaces the upstream's lines of that name, an
+    added line is one more line next to the upstream's (several ``Set-Cookie`` lines stay
+    separate lines).
+    """
+
+    #: lower-case names set (not only added); a set made on the first set
+    replaced: frozenset[str] | set[str] = frozenset()
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._mark(name)
+        super().__setitem__(name, value)
+
+    def popall(self, name: str, *default: Any) -> Any:  # type: ignore[override]
+        self._mark(name)
+        return super().popall(name, *default)
+
+    def _mark(self, name: str) -> None:
+        replaced = self.replaced
+        if not replaced:
+            replaced = self.replaced = set()
+        replaced.add(name.lower())  # type: ignore[union-attr]
+
+
+def replaced_names(preset: CIMultiDict[str]) -> set[str]:
+    """The lower-case names of ``preset`` that replace the upstream's headers.
+
+    Only names that still have a line count (a header set then cleared leaves the
+    upstream's alone).  A plain multi-dict (not a :class:`PresetHeaders`, e.g. rebuilt
+    from an isolated plugin's journal) carries no record: all its names replace.
+    """
+    present = {name.lower() for name in preset}
+    if isinstance(preset, PresetHeaders):
+        return present & preset.replaced  # type: ignore[operator]
+    return present
+
+
+def merge_preset(headers: CIMultiDict[str], preset: CIMultiDict[str]) -> None:
+    """Merge the headers plugins set in access into the upstream's ``headers``, in place:
+    a set name replaces the upstream's lines, added lines come after the upstream's."""
+    for name in replaced_names(preset):
+        headers.popall(name, None)
+    headers.extend(preset)

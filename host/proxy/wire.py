@@ -17,7 +17,8 @@ left open.  Unusual heads (a ``Via`` or ``X-Kong-*`` header from the upstream,
 ``Trailer``, ``Connection`` naming headers, non-ASCII bytes, a Content-Length a plugin
 changed) get ``None`` and take aiohttp's path, as do body_filter and response plugins.
 Response headers a plugin set in ``access`` (``kong.response.set_header``) replace the
-upstream's headers of the same name, as on the general path.
+upstream's headers of the same name, lines it added (``add_header``) come after the
+upstream's, as on the general path (``headers.merge_preset``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 from multidict import CIMultiDict, istr
 
+from host.proxy.headers import replaced_names
 from host.proxy.upstream_client import UpstreamError
 
 try:  # aiohttp's header serializer (C when built): the bytes its responses are made of
@@ -307,10 +309,10 @@ _NOTHING: frozenset[bytes] = frozenset()
 
 
 def _preset_lines(headers: CIMultiDict[str]) -> tuple[set[bytes], bytes] | None:
-    """The lower-case names and the header lines of the headers plugins set before the
-    upstream answered; ``None`` when one of them needs the general path (a header the
+    """The lower-case names that replace the upstream's headers (set, not only added:
+    :func:`~host.proxy.headers.replaced_names`) and the header lines of the headers
+    plugins set before the upstream answered; ``None`` when one of them needs the general path (a header the
     framing or Kong's own headers depend on, a CR or LF, a value that is not text)."""
-    names: set[bytes] = set()
     parts: list[str] = []
     for name, value in headers.items():
         lower = name.lower().encode("utf-8", "surrogateescape")
@@ -318,8 +320,8 @@ def _preset_lines(headers: CIMultiDict[str]) -> tuple[set[bytes], bytes] | None:
             return None
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             return None  # aiohttp's writer refuses it: the general path fails the same way
-        names.add(lower)
         parts += (name, ": ", value, "\r\n")
+    names = {name.encode("utf-8", "surrogateescape") for name in replaced_names(headers)}
     return names, "".join(parts).encode("utf-8", "surrogateescape")
 
 

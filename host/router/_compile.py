@@ -13,6 +13,7 @@ match categories, plain-host-only, header-name count, regex path,
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import Any
@@ -134,6 +135,7 @@ def _path_groups(paths: list[str]) -> list[list[str]]:
     return list(groups.values())
 
 
+@functools.lru_cache(maxsize=65536)  # a rebuild (each Admin API write) sees the same ids
 def _sort_uid(route_id: str) -> str:
     try:
         return str(uuid.UUID(route_id))

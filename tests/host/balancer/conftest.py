@@ -14,7 +14,8 @@ from tests.conftest import GatewayFactory, RunningGateway
 
 
 class Server:
-    """An upstream on 127.0.0.1 answering ``{"port": <its port>}``; ``status``, ``delay``
+    """An upstream on 127.0.0.1 answering ``{"port": <its port>}`` (``/download``: its port
+    then a body streamed over one second); ``status``, ``delay``
     and ``health_status`` (the answer to ``/health``) can be changed while it runs."""
 
     def __init__(self) -> None:
@@ -31,9 +32,22 @@ class Server:
             self.probes += 1
             return web.json_response({"port": self.port}, status=self.health_status)
         self.hits += 1
+        if request.path == "/download":  # the head at once, then a body that takes 1 s
+            return await self._download(request)
         if self.delay:
             await asyncio.sleep(self.delay)
         return web.json_response({"port": self.port}, status=self.status)
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        await resp.write(b"%d\n" % self.port)
+        for _ in range(10):
+            await asyncio.sleep(0.1)
+            await resp.write(b"." * 100)
+        await resp.write_eof()
+        return resp
 
     async def start(self, port: int = 0) -> Server:
         app = web.Application()

@@ -100,6 +100,8 @@ class TestLeastConnections:
         assert a.state.inflight == 1  # type: ignore[union-attr]
         assert b.pick(ctx(), set()) is not a
         b.answered(a, 200, 0.01)  # type: ignore[arg-type]
+        assert a.state.inflight == 1  # type: ignore[union-attr]  # the body is still on its way
+        b.finished(a)  # type: ignore[arg-type]
         assert a.state.inflight == 0  # type: ignore[union-attr]
 
 

@@ -117,6 +117,24 @@ async def test_least_connections_sends_less_to_a_slow_target(
     assert ups[0].hits * 3 < ups[1].hits and ups[0].hits * 3 < ups[2].hits
 
 
+async def test_least_connections_counts_a_download_until_its_body_is_sent(
+    gateway: GatewayFactory, servers: ServerFactory, http: aiohttp.ClientSession
+) -> None:
+    ups = await servers(3)
+    gw = await gateway(upstream_config(ups, algorithm="least-connections"))
+    async with http.get(gw.url + "/download") as download:
+        assert download.status == 200
+        busy = int(await download.content.readline())  # the head and first chunk are here
+        during = await ports(http, gw, 12)  # one at a time while the body still streams
+        assert busy not in during  # its connection is still counted: the others win
+        assert len(during) == 2  # the two others share them
+        assert len(await download.read()) == 1000
+    addresses = gw.gateway.snapshot.balancers["pool"].addresses
+    await wait_until(lambda: all(a.state.inflight == 0 for a in addresses))
+    after = await ports(http, gw, 12)
+    assert after[busy] == 4  # back in the rotation once the body was sent
+
+
 async def test_cookie_hashing_sets_a_cookie_and_sticks(
     gateway: GatewayFactory, servers: ServerFactory, http: aiohttp.ClientSession
 ) -> None:

@@ -113,6 +113,11 @@ async def test_ten_reloads_under_load_drop_no_request(gateway_process, echo_upst
             await asyncio.gather(*clients)
 
     failures = [r for r in results if r[2] != 200]
+    span = max(r[1] for r in results) - min(r[0] for r in results)
+    print(  # for the issue note (pytest -s)
+        f"\nreload test: {len(switched)} reloads over {span:.1f} s, {len(results)} requests "
+        f"(8 clients, 2 of them a new connection per request), {len(failures)} failed"
+    )
     assert failures == [], f"{len(failures)} failed of {len(results)}: {failures[:5]}"
     assert len(results) >= 300, len(results)  # a real load
     assert len(switched) == 10 and hashes["v1"] != hashes["v2"]
