@@ -23,6 +23,7 @@ from typing import Any
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from host.context import Context
+from host.proxy.headers import PresetHeaders
 from pdk.errors import ExitSignal
 from pdk.phases import Phase
 
@@ -127,6 +128,7 @@ def snapshot(ctx: Context, phase: str, name: str) -> tuple[dict[str, Any], dict[
         data["upstream_headers"] = _pairs(edited)
     if ctx.response_headers:
         data["response_headers"] = _pairs(ctx.response_headers)
+        data["response_set"] = _set_names(ctx.response_headers)
     if ctx.shared:
         data["shared"] = _plain_items(ctx.shared)
     mine = ctx.plugin_ctx.get(name)
@@ -150,13 +152,25 @@ def snapshot(ctx: Context, phase: str, name: str) -> tuple[dict[str, Any], dict[
     return data, blobs
 
 
+def _set_names(headers: CIMultiDict[str]) -> list[str]:
+    """The names a plugin *set* (not only added) in ``headers``, for the other end."""
+    return sorted(getattr(headers, "replaced", ()))
+
+
+def _preset(pairs: Any, set_names: Any) -> PresetHeaders:
+    headers = PresetHeaders(pairs)
+    if set_names:
+        headers.replaced = set(set_names)
+    return headers
+
+
 def apply(ctx: Context, name: str, j: dict[str, Any], blobs: dict[str, bytes]) -> list[Any]:
     """Apply a worker's journal to ``ctx``; returns its log records.  Raises
     :class:`ExitSignal` last when the plugin called ``kong.response.exit``."""
     if "uh" in j:
         ctx.upstream_headers = CIMultiDict(j["uh"])
     if "rh" in j:
-        ctx.response_headers = CIMultiDict(j["rh"])
+        ctx.response_headers = _preset(j["rh"], j.get("rhs", ()))
     for key, value in j.get("up", {}).items():
         if key in _UPSTREAM:
             setattr(ctx, key, value)
@@ -196,8 +210,8 @@ def build_context(
         ctx.uri_captures = data["uri_captures"]
     if "upstream_headers" in data:
         ctx.upstream_headers = CIMultiDict(data["upstream_headers"])
-    if "response_headers" in data:
-        ctx.response_headers = CIMultiDict(data["response_headers"])
+    # set-versus-added is recorded as in the gateway (host/proxy/headers.py PresetHeaders)
+    ctx.response_headers = _preset(data.get("response_headers", ()), data.get("response_set", ()))
     if "service_headers" in data:
         ctx.service_headers = CIMultiDictProxy(CIMultiDict(data["service_headers"]))
     ctx.shared = data.get("shared") or {}
@@ -255,6 +269,7 @@ def journal(ctx: Context, name: str, exited: bool) -> tuple[dict[str, Any], dict
     pairs = _pairs(ctx.response_headers)
     if pairs != resp_headers:
         j["rh"] = pairs
+        j["rhs"] = _set_names(ctx.response_headers)
     now = _GET_UPSTREAM(ctx)
     if now != upstream:
         j["up"] = {

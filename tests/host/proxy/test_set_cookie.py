@@ -41,10 +41,7 @@ def _route(name: str, mode: str, phase: str, *, log: bool = False) -> dict:
     return {"name": name, "paths": [f"/{name}"], "plugins": plugins}
 
 
-@pytest.fixture
-async def gw(make_gateway):
-    server = await asyncio.start_server(_upstream, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+def _config(port: int) -> dict:
     routes = [
         {"name": "plain", "paths": ["/plain"]},
         _route("add-access", "add", "access"),
@@ -54,7 +51,7 @@ async def gw(make_gateway):
         _route("add-filter", "add", "header_filter"),
         _route("set-filter", "set", "header_filter"),
     ]
-    config = {
+    return {
         "_format_version": "3.0",
         "services": [
             {"name": "up", "url": f"http://127.0.0.1:{port}", "routes": routes},
@@ -69,7 +66,24 @@ async def gw(make_gateway):
             }
         ],
     }
-    yield await make_gateway(config, plugins_dirs=[PLUGINS, WIRE_PLUGINS])
+
+
+@pytest.fixture
+async def gw(make_gateway):
+    server = await asyncio.start_server(_upstream, "127.0.0.1", 0)
+    yield await make_gateway(_config(server.sockets[0].getsockname()[1]), plugins_dirs=[PLUGINS, WIRE_PLUGINS])
+    server.close()
+
+
+@pytest.fixture
+async def gw_isolated(make_gateway):
+    """cookie-jar in an isolated worker process: its journal carries set-versus-added."""
+    server = await asyncio.start_server(_upstream, "127.0.0.1", 0)
+    yield await make_gateway(
+        _config(server.sockets[0].getsockname()[1]),
+        plugins_dirs=[PLUGINS, WIRE_PLUGINS],
+        plugin_trust={"cookie-jar": "isolated"},
+    )
     server.close()
 
 
@@ -108,3 +122,14 @@ async def test_balancer_cookie_is_added_to_the_upstreams(gw):
     lines = await _set_cookie_lines(gw.gateway.proxy_port, "/hash")
     assert lines[: len(UPSTREAM_COOKIES)] == UPSTREAM_COOKIES
     assert len(lines) == 3 and lines[2].startswith(b"sticky=")
+
+
+@pytest.mark.parametrize("route", ["/add-access", "/add-access-log", "/add-filter"])
+async def test_an_isolated_plugins_add_header_keeps_the_upstreams_cookies(gw_isolated, route):
+    lines = await _set_cookie_lines(gw_isolated.gateway.proxy_port, route)
+    assert sorted(lines) == sorted([*UPSTREAM_COOKIES, PLUGIN_COOKIE])
+
+
+@pytest.mark.parametrize("route", ["/set-access", "/set-filter"])
+async def test_an_isolated_plugins_set_header_replaces_the_upstreams_cookies(gw_isolated, route):
+    assert await _set_cookie_lines(gw_isolated.gateway.proxy_port, route) == [PLUGIN_COOKIE]
