@@ -17,6 +17,10 @@ The gateway's own series (each worker counts its own; see "Several workers" belo
     Time spent in each plugin's handlers (a histogram), measured only while the
     prometheus plugin is enabled (:func:`set_plugin_timing`): otherwise the phase
     runner pays nothing for it.
+``kong_log_queue_dropped_total{plugin}``
+    Log entries a log plugin dropped (its queue full, an entry too large, or a batch
+    given up after its retries): :func:`log_queue_dropped`.  The series of a plugin
+    appears (at 0) when its first queue or sender is made.
 
 Exporters (the prometheus plugin) add their series through :func:`add_exporter`:
 ``flush()`` is called before each scrape, ``collect()`` yields families computed at
@@ -71,6 +75,7 @@ __all__ = [
     "set_plugin_timing",
     "plugin_timing",
     "PLUGIN_LATENCY_BUCKETS",
+    "log_queue_dropped",
 ]
 
 #: the Content-Type of ``GET /metrics``: the text format every Prometheus version reads
@@ -242,6 +247,27 @@ def set_plugin_timing(enabled: bool) -> None:
     observer = plugin_timing()
     for runner in list(_RUNNERS):
         runner.set_timing(observer)
+
+
+# -- log plugins' drops ----------------------------------------------------------------------
+_log_dropped: Counter | None = None
+
+
+def log_queue_dropped(plugin: str, count: int = 0) -> None:
+    """Count ``count`` log entries ``plugin`` dropped (``kong_log_queue_dropped_total``);
+    ``count=0`` only makes the plugin's series, so that it shows 0 before any drop."""
+    global _log_dropped
+    if _log_dropped is None:
+        use_multiprocess_values()
+        _log_dropped = Counter(
+            "kong_log_queue_dropped",
+            "Log entries dropped by a log plugin's queue (full, too large, or given up after retries).",
+            ("plugin",),
+            registry=PROCESS_REGISTRY,
+        )
+    child = _log_dropped.labels(plugin)
+    if count:
+        child.inc(count)
 
 
 # -- the gateway's registry -----------------------------------------------------------------

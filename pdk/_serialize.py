@@ -7,13 +7,16 @@ consumer, client_ip, started_at, source, workspace, workspace_name.
 
 from __future__ import annotations
 
-import copy
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from itertools import chain, islice
 from typing import Any
 
-from pdk._headers import header_dict
+from host.proxy.headers import HOP_BY_HOP
+from pdk._body import query_args
+from pdk._copy import copy_data
+from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError
 
 __all__ = ["DEFAULT_WORKSPACE_ID", "apply_edits", "build", "check_value"]
@@ -23,6 +26,8 @@ DEFAULT_WORKSPACE_ID = "00000000-0000-4000-8000-000000000000"
 #: consumer fields that may appear in logs (nested credentials never do)
 _CONSUMER_FIELDS = ("id", "created_at", "updated_at", "username", "custom_id", "tags")
 _SOURCE_NAMES = {"service": "upstream", "exit": "kong", "error": "kong"}
+#: request headers whose values never appear in logs
+_REDACTED = ("authorization", "proxy-authorization")
 _DOT = re.compile(r"(?<!\\)\.")
 _VALUE_ERROR = (
     "value must be nil, a number, string, boolean or a non-self-referencial table "
@@ -63,79 +68,119 @@ def _authenticated_entity(ctx: Any) -> dict[str, Any] | None:
     return {"id": credential.get("id"), "consumer_id": consumer_id}
 
 
-def _consumer(consumer: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _consumer(consumer: Mapping[str, Any] | None, shared: bool) -> dict[str, Any] | None:
     if consumer is None:
         return None
-    return {k: copy.deepcopy(consumer[k]) for k in _CONSUMER_FIELDS if k in consumer}
+    if shared:
+        return {k: consumer[k] for k in _CONSUMER_FIELDS if k in consumer}
+    return {k: copy_data(consumer[k]) for k in _CONSUMER_FIELDS if k in consumer}
 
 
-def _request_headers(ctx: Any) -> Any:
+def _header_table(headers: Any, max_headers: int) -> dict[str, Any]:
+    """``{lower-case name: value or [values]}`` of at most ``max_headers`` lines of a
+    multi-dict (``ngx.req.get_headers()``'s table)."""
+    if len(headers) <= max_headers:  # the common case: every line, each name once
+        out = {name.lower(): value for name, value in headers.items()}
+        if len(out) == len(headers):
+            return out
+    return _header_lines(headers.items(), max_headers)
+
+
+def _header_lines(
+    pairs: Iterable[tuple[str, str]], max_headers: int, out: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """:func:`_header_table` of ``(name, value)`` lines (added to ``out``), repeated names as lists."""
+    if out is None:
+        out = {}
+    for name, value in islice(pairs, max_headers):
+        key = name.lower()
+        previous = out.get(key)
+        if previous is None:
+            out[key] = value
+        elif previous.__class__ is list:
+            previous.append(value)
+        else:
+            out[key] = [previous, value]
+    return out
+
+
+def _request_headers(ctx: Any, max_headers: int) -> dict[str, Any]:
     """The request's headers as plugins left them (Kong logs ``ngx.req.get_headers()``,
     which ``kong.service.request.set_header`` changes): the client's when nobody edited
-    them, else the edited ones plus the client's hop-by-hop headers."""
+    them, else the edited ones plus the client's hop-by-hop headers; credentials redacted."""
     edited = ctx.upstream_headers_edited
+    client = ctx.headers
     if edited is None:
-        return ctx.headers
-    from multidict import CIMultiDict
+        table = _header_table(client, max_headers) if client else {}
+    else:
+        hop_names = client.keys() & HOP_BY_HOP  # the client's spelling of them
+        hop = [(n, v) for n, v in client.items() if n in hop_names and n not in edited] if hop_names else []
+        if len(edited) + len(hop) <= max_headers:
+            table = _header_lines(hop, max_headers, _header_table(edited, max_headers))
+        else:
+            table = _header_lines(chain(edited.items(), hop), max_headers)
+    for name in _REDACTED:
+        if name in table:
+            table[name] = "REDACTED"
+    return table
 
-    from host.proxy.headers import _HOP_LOWER
 
-    merged = CIMultiDict(edited)
-    for name, value in ctx.headers.items():
-        if name.lower() in _HOP_LOWER and name not in edited:
-            merged.add(name, value)
-    return merged
-
-
-def build(ctx: Any, query: dict[str, Any], max_headers: int) -> dict[str, Any]:
+def build(ctx: Any, query: dict[str, Any], max_headers: int, shared: bool = False) -> dict[str, Any]:
     """Kong's log table for one request (before the queued edits).
 
     ``request.tls`` (``{version, cipher, client_verify}``) is present when the proxy
-    put it in ``ctx.extra["tls"]`` for a TLS connection.
+    put it in ``ctx.extra["tls"]`` for a TLS connection.  ``shared``: route, service,
+    tries and the consumer's fields are the request's own objects, not copies (for a
+    caller that only reads the table, and edits it with ``apply_edits(shared=True)``).
     """
-    request_headers = header_dict(_request_headers(ctx), max_headers)
-    for name in ("authorization", "proxy-authorization"):
-        if name in request_headers:
-            request_headers[name] = "REDACTED"
     request_uri = ctx.request_uri
     url = (
         f"{ctx.scheme}://{ctx.host}:{ctx.port}{request_uri}"
         if ctx.port
         else f"{ctx.scheme}://{ctx.host}{request_uri}"
     )
-    entry = {
-        "request": {
-            "id": ctx.request_id or "",
-            "uri": request_uri,
-            "url": url,
-            "querystring": query,
-            "method": ctx.method,
-            "headers": dict(request_headers),
-            "size": ctx.request_size,
-        },
-        "upstream_uri": ctx.extra.get("upstream_uri", ""),
+    extra = ctx.extra
+    response_headers = ctx.response_headers
+    route = ctx.route
+    service = ctx.service
+    tries = ctx.tries
+    if not shared:
+        route = copy_data(route)
+        service = copy_data(service)
+        tries = copy_data(tries)
+    request = {
+        "id": ctx.request_id or "",
+        "uri": request_uri,
+        "url": url,
+        "querystring": query,
+        "method": ctx.method,
+        "headers": _request_headers(ctx, max_headers),
+        "size": ctx.request_size,
+    }
+    tls = extra.get("tls")
+    if tls:
+        request["tls"] = dict(tls)
+    return {
+        "request": request,
+        "upstream_uri": extra.get("upstream_uri", ""),
         "upstream_status": "" if ctx.service_status is None else str(ctx.service_status),
         "response": {
             "status": ctx.status,
-            "headers": dict(header_dict(ctx.response_headers, max_headers)),
+            "headers": _header_table(response_headers, max_headers) if response_headers else {},
             "size": ctx.response_size,
         },
         "latencies": _latencies(ctx),
-        "tries": copy.deepcopy(ctx.tries),
+        "tries": tries,
         "authenticated_entity": _authenticated_entity(ctx),
-        "route": copy.deepcopy(ctx.route),
-        "service": copy.deepcopy(ctx.service),
-        "consumer": _consumer(ctx.consumer),
+        "route": route,
+        "service": service,
+        "consumer": _consumer(ctx.consumer, shared),
         "client_ip": ctx.client_ip,
         "started_at": int(ctx.started_at * 1000),
         "source": _SOURCE_NAMES.get(ctx.response_source, "kong"),
-        "workspace": ctx.extra.get("workspace", DEFAULT_WORKSPACE_ID),
-        "workspace_name": ctx.extra.get("workspace_name", "default"),
+        "workspace": extra.get("workspace", DEFAULT_WORKSPACE_ID),
+        "workspace_name": extra.get("workspace_name", "default"),
     }
-    tls = ctx.extra.get("tls")
-    if tls:
-        entry["request"]["tls"] = dict(tls)
-    return entry
 
 
 def check_value(value: Any, seen: set[int] | None = None) -> None:
@@ -156,10 +201,18 @@ def check_value(value: Any, seen: set[int] | None = None) -> None:
     seen.discard(id(value))
 
 
-def apply_edits(root: dict[str, Any], edits: list[tuple[str, Any, str]]) -> dict[str, Any]:
-    """Apply queued ``(dotted key, value, mode)`` edits; ``\\.`` is a literal dot in a key."""
+def apply_edits(
+    root: dict[str, Any], edits: list[tuple[str, Any, str]], shared: bool = False
+) -> dict[str, Any]:
+    """Apply queued ``(dotted key, value, mode)`` edits; ``\\.`` is a literal dot in a key.
+
+    ``shared`` (a table from ``build(shared=True)``): each table on an edited path is
+    replaced by a shallow copy before it is changed (copy on write), so the request's
+    route, service and consumer are never edited through the log table.
+    """
+    owned: set[int] | None = {id(root)} if shared else None
     for key, value, mode in edits:
-        parts = [p.replace("\\.", ".") for p in _DOT.split(key)]
+        parts = [p.replace("\\.", ".") for p in _DOT.split(key)] if "." in key else [key]
         node: Any = root
         for sub in parts[:-1]:
             child = node.get(sub)
@@ -168,11 +221,16 @@ def apply_edits(root: dict[str, Any], edits: list[tuple[str, Any, str]]) -> dict
                     node = None
                     break
                 child = node[sub] = {}
+                if owned is not None:
+                    owned.add(id(child))
             elif not isinstance(child, dict):
                 raise PDKArgumentError(
                     f"The key '{key}' could not be used as a serialize value. "
                     f"Subkey '{sub}' is not a table. It's {child}"
                 )
+            elif owned is not None and id(child) not in owned:
+                child = node[sub] = dict(child)
+                owned.add(id(child))
             node = child
         if node is None:
             continue
@@ -182,5 +240,24 @@ def apply_edits(root: dict[str, Any], edits: list[tuple[str, Any, str]]) -> dict
             if value is None:  # nil removes the key, as in Lua
                 node.pop(last, None)
             else:
-                node[last] = copy.deepcopy(value)
+                node[last] = copy_data(value)
+    return root
+
+
+def serialize(ctx: Any, shared: bool = False) -> dict[str, Any]:
+    """``kong.log.serialize()`` of the request in ``ctx``, with its queued edits.
+
+    ``shared=True`` is for log plugins that encode the table at once: no copy of the
+    route, service, tries and consumer is made (the table must only be read), and
+    top-level ``None`` values are left out (Kong's table has ``nil`` there, so its JSON
+    has no such key).
+    """
+    query = query_args(ctx)
+    if not shared:
+        query = {k: v[:] if v.__class__ is list else v for k, v in query.items()}
+    root = build(ctx, query, settings_of(ctx).lua_max_req_headers, shared)
+    if ctx.serialize_values:
+        apply_edits(root, ctx.serialize_values, shared)
+    if shared:
+        return {k: v for k, v in root.items() if v is not None}
     return root

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.context import current_context
 from pdk import _serialize
-from pdk._body import query_args
 from pdk._headers import lua_tostring
-from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError
 from pdk.phases import ANY, CTX, LOG, Phase, phase_checked
 
@@ -321,11 +319,7 @@ def serialize(ctx: Context) -> dict[str, Any]:
         Lua: local entry = cjson.encode(kong.log.serialize())
         Python: entry = json.dumps(kong.log.serialize())
     """
-    query = {k: v[:] if isinstance(v, list) else v for k, v in query_args(ctx).items()}
-    root = _serialize.build(ctx, query, settings_of(ctx).lua_max_req_headers)
-    if ctx.serialize_values:
-        _serialize.apply_edits(root, ctx.serialize_values)
-    return root
+    return _serialize.serialize(ctx)
 
 
 class KongLog:

@@ -229,12 +229,29 @@ def _flat_request_headers(fn: Callable[..., Any]) -> Callable[..., Any]:
     return get_headers
 
 
+def _serialize_for_lua(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``kong.log.serialize`` without copying the entities: the table is converted to Lua
+    (a copy) at once, so the Python copies would be wasted."""
+    from pdk import _serialize
+
+    mask = int(fn.__phases__)
+
+    def serialize() -> Any:
+        ctx = current_context()
+        if not ctx.phase & mask:
+            return fn()  # raises the phase error
+        return _serialize.serialize(ctx, shared=True)
+
+    return serialize
+
+
 #: PDK functions whose Lua form differs from the Python one
 _LUA_FORMS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "request.get_body": lambda fn: _get_body_with_mime(fn, _request_content_type),
     "service.response.get_body": lambda fn: _get_body_with_mime(fn, _service_content_type),
     "request.get_uri_captures": _uri_captures_zero_based,
     "request.get_headers": _flat_request_headers,
+    "log.serialize": _serialize_for_lua,
     "response.get_headers": _flat_headers,
     "service.response.get_headers": _flat_headers,
 }

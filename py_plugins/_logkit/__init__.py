@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from orjson import OPT_NON_STR_KEYS, dumps
 
+from host.context import current_context
 from host.schema import typedefs
+from pdk._serialize import serialize
 from py_plugins._logkit.lua_fields import apply_custom_fields, validate_lua_code
 from py_plugins._logkit.queue import dropped_entries, enqueue, queued_entries
 
@@ -43,16 +45,18 @@ def custom_fields_by_lua(description: str = _CUSTOM_FIELDS_DESCRIPTION) -> Any:
 
 
 def serialized(kong: Any, conf: dict[str, Any], plugin: str) -> dict[str, Any]:
-    """``kong.log.serialize()`` after this configuration's custom fields.
+    """``kong.log.serialize()`` after this configuration's custom fields, to read only.
 
     Top-level ``None`` values are left out: Kong builds the table with Lua ``nil``
-    for them (no consumer, no route ...), so its JSON has no such key.
+    for them (no consumer, no route ...), so its JSON has no such key.  The table shares
+    the request's route, service, tries and consumer fields (no copies: it is encoded at
+    once); edits never reach them (:func:`pdk._serialize.apply_edits` copies on write).
     """
     apply_custom_fields(kong, conf, plugin)
-    entry = kong.log.serialize()
-    return {k: v for k, v in entry.items() if v is not None}
+    return serialize(current_context(), shared=True)
 
 
 def log_entry(kong: Any, conf: dict[str, Any], plugin: str) -> bytes:
     """The request's log entry as compact JSON bytes (what Kong's ``cjson.encode`` gives)."""
-    return orjson.dumps(serialized(kong, conf, plugin), option=orjson.OPT_NON_STR_KEYS)
+    apply_custom_fields(kong, conf, plugin)
+    return dumps(serialize(current_context(), shared=True), option=OPT_NON_STR_KEYS)

@@ -16,7 +16,8 @@ Kong's ``kong.tools.queue`` semantics, on the asyncio loop of the worker:
 * ``concurrency_limit = -1``: every entry is delivered by a task of its own (no
   batching), at most ``max_entries`` at a time.
 
-Drops are counted per plugin (:func:`dropped_entries`, for a metrics exporter) and
+Drops are counted per plugin (:func:`dropped_entries`, and in ``/metrics`` as
+``kong_log_queue_dropped_total{plugin}``, :func:`host.metrics.log_queue_dropped`) and
 logged at most once a minute per queue.
 """
 
@@ -29,7 +30,9 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["enqueue", "dropped_entries", "queued_entries", "Queue"]
+from host.metrics import log_queue_dropped
+
+__all__ = ["enqueue", "dropped_entries", "count_dropped", "queued_entries", "Queue", "flush_queues"]
 
 log = logging.getLogger("moongate.plugin")
 
@@ -41,11 +44,20 @@ _DROPPED: Counter[str] = Counter()
 _QUEUES: dict[tuple[asyncio.AbstractEventLoop, str], Queue] = {}
 #: seconds between two warnings of the same queue about dropped entries
 WARNING_INTERVAL = 60.0
+#: seconds a stopping gateway gives its queues to send what they hold (then it is dropped)
+SHUTDOWN_FLUSH_TIME = 2.0
 
 
 def dropped_entries() -> dict[str, int]:
     """Entries dropped since start, per plugin name (``{"http-log": 3}``)."""
     return dict(_DROPPED)
+
+
+def count_dropped(plugin: str, count: int) -> None:
+    """``count`` entries of ``plugin`` were lost (0: only make its metric series)."""
+    if count:
+        _DROPPED[plugin] += count
+    log_queue_dropped(plugin, count)
 
 
 def queued_entries() -> dict[str, int]:
@@ -77,8 +89,11 @@ class Queue:
         self.tasks: set[asyncio.Task[None]] = set()
         self.wakeup = asyncio.Event()
         self.closed = False
+        #: the gateway is stopping: send at once, no coalescing wait, no retry
+        self.flushing = False
         self._warned = 0.0
         self._dropped_since_warning = 0
+        count_dropped(plugin, 0)  # its series shows 0 in /metrics
 
     # -- producing ------------------------------------------------------------------------
     def put(self, conf: dict[str, Any], entry: bytes) -> bool:
@@ -117,7 +132,7 @@ class Queue:
         task.add_done_callback(self.tasks.discard)
 
     def _drop(self, count: int, why: str) -> None:
-        _DROPPED[self.plugin] += count
+        count_dropped(self.plugin, count)
         self._dropped_since_warning += count
         now = time.monotonic()
         if now - self._warned >= WARNING_INTERVAL:
@@ -136,9 +151,9 @@ class Queue:
     async def _run(self) -> None:
         try:
             while self.entries:
-                if self.batch_size > 1 and self.coalescing > 0:
+                if self.batch_size > 1 and self.coalescing > 0 and not self.flushing:
                     deadline = self.entries[0][0] + self.coalescing
-                    while len(self.entries) < self.batch_size:
+                    while len(self.entries) < self.batch_size and not self.flushing:
                         left = deadline - time.monotonic()
                         if left <= 0:
                             break
@@ -167,11 +182,12 @@ class Queue:
                     await self.handler(self.conf, batch)
                     return
                 except asyncio.CancelledError:
+                    count_dropped(self.plugin, len(batch))  # stopped mid-delivery: lost
                     raise
                 except Exception as exc:  # noqa: BLE001 - any failure is retried, then logged
                     error = exc
-                if time.monotonic() + delay - started > self.max_retry_time:
-                    _DROPPED[self.plugin] += len(batch)
+                if self.flushing or time.monotonic() + delay - started > self.max_retry_time:
+                    count_dropped(self.plugin, len(batch))
                     log.error(
                         "[%s] queue %s: could not send entries, giving up after %.3g s: %s; "
                         "%d entries were lost",
@@ -209,3 +225,33 @@ def enqueue(
             del _QUEUES[old]
         queue = _QUEUES[key] = Queue(name, plugin, handler, params)
     return queue.put(conf, entry)
+
+
+async def flush_queues(plugin: str, timeout: float = SHUTDOWN_FLUSH_TIME) -> None:
+    """The gateway stops: ``plugin``'s queues on this loop send what they hold at once
+    (no coalescing wait, no retry) within ``timeout`` seconds; what is left then is
+    dropped, counted and logged.  The queues stay usable afterwards."""
+    loop = asyncio.get_running_loop()
+    queues = [q for (owner, _), q in _QUEUES.items() if owner is loop and q.plugin == plugin]
+    tasks: list[asyncio.Task[None]] = []
+    for queue in queues:
+        queue.flushing = True
+        queue.wakeup.set()
+        if queue.task is not None:
+            tasks.append(queue.task)
+        tasks.extend(queue.tasks)
+    try:
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+    finally:
+        for queue in queues:
+            if queue.entries:
+                queue._warned = 0.0  # always say it
+                queue._drop(len(queue.entries), "the gateway stopped before they were sent")
+                queue.entries.clear()
+                queue.bytes = 0
+            queue.flushing = False

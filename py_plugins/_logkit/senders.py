@@ -11,7 +11,9 @@
   path); once it is up, ``send`` hands the datagram to the kernel at once.  A
   destination may be ``(host, port)`` (UDP) or a Unix socket path (``/dev/log``).
 
-Drops are counted with the queue's counter (:func:`py_plugins._logkit.queue.dropped_entries`).
+Drops are counted with the queue's counter (:func:`py_plugins._logkit.queue.count_dropped`:
+``kong_log_queue_dropped_total{plugin}`` in ``/metrics``).  :func:`close_senders` (the
+plugins' ``shutdown`` host hook) writes what is waiting and closes the sockets.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import time
 from collections import deque
 from typing import Any
 
-from py_plugins._logkit.queue import _DROPPED, WARNING_INTERVAL
+from py_plugins._logkit.queue import WARNING_INTERVAL, count_dropped
 
-__all__ = ["TcpSender", "DatagramSender", "tcp_sender", "datagram_sender"]
+__all__ = ["TcpSender", "DatagramSender", "tcp_sender", "datagram_sender", "close_senders"]
 
 log = logging.getLogger("moongate.plugin")
 #: entries a sender buffers while its connection is down or slow
@@ -40,6 +42,7 @@ class _Warner:
         self.plugin = plugin
         self.last = 0.0
         self.suppressed = 0
+        count_dropped(plugin, 0)  # its series shows 0 in /metrics
 
     def error(self, message: str) -> None:
         now = time.monotonic()
@@ -51,7 +54,7 @@ class _Warner:
         self.last, self.suppressed = now, 0
 
     def drop(self, count: int = 1) -> None:
-        _DROPPED[self.plugin] += count
+        count_dropped(self.plugin, count)
 
 
 class TcpSender:
@@ -220,3 +223,33 @@ def datagram_sender(plugin: str, target: tuple[str, int] | str, timeout: float =
         _forget_closed(_DGRAM)
         sender = _DGRAM[key] = DatagramSender(plugin, target, timeout)
     return sender
+
+
+async def close_senders(plugin: str, timeout: float = 2.0) -> None:
+    """The gateway stops: ``plugin``'s senders on this loop write what they hold (within
+    ``timeout`` seconds; the rest is dropped, counted), close their sockets and are forgotten."""
+    loop = asyncio.get_running_loop()
+    tcp = [(key, s) for key, s in _TCP.items() if key[0] is loop and key[1] == plugin]
+    dgram = [(key, s) for key, s in _DGRAM.items() if key[0] is loop and key[1] == plugin]
+    tasks = [s.task for _, s in (*tcp, *dgram) if s.task is not None]
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+    for key, sender in tcp:
+        _TCP.pop(key, None)
+        if sender.pending:
+            sender.warn.drop(len(sender.pending))
+            sender.pending.clear()
+        if sender.writer is not None:
+            sender.writer.close()
+            sender.writer = None
+    for key, datagrams in dgram:
+        _DGRAM.pop(key, None)
+        if datagrams.pending:
+            datagrams.warn.drop(len(datagrams.pending))
+            datagrams.pending.clear()
+        if datagrams.transport is not None:
+            datagrams.transport.close()

@@ -2,8 +2,9 @@
 
 One ``aiohttp.ClientSession`` per (event loop, keepalive), so connections to the log
 server are reused for ``keepalive`` milliseconds (0: a new connection per request).
-The session is closed when its loop shuts down: an async generator holds it, and the
-loop's ``shutdown_asyncgens()`` (``asyncio.run``, pytest-asyncio) finalizes it.
+The sessions are closed when the gateway stops (:func:`close_sessions`, from the
+plugin's ``shutdown`` host hook), or else when their loop shuts down: an async
+generator holds each, and the loop's ``shutdown_asyncgens()`` finalizes it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-__all__ = ["send", "payload"]
+__all__ = ["send", "payload", "close_sessions"]
 
 _SESSIONS: dict[tuple[asyncio.AbstractEventLoop, float], tuple[aiohttp.ClientSession, Any]] = {}
 _URLS: dict[str, tuple[str, str | None]] = {}
@@ -50,6 +51,14 @@ async def _session(keepalive_ms: float) -> aiohttp.ClientSession:
     await holder.__anext__()
     _SESSIONS[key] = (session, holder)
     return session
+
+
+async def close_sessions() -> None:
+    """Close this loop's sessions and their connections (the next send opens a new one)."""
+    loop = asyncio.get_running_loop()
+    for key in [k for k in _SESSIONS if k[0] is loop]:
+        _, holder = _SESSIONS.pop(key)
+        await holder.aclose()  # its ``finally`` closes the session
 
 
 def _target(endpoint: str) -> tuple[str, str | None]:

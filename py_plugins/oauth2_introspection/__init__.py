@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 
 from host.version import KONG_COMPAT_VERSION
-from py_plugins.oauth2_introspection._client import IntrospectionError, introspect
+from py_plugins.oauth2_introspection._client import IntrospectionError, close_sessions, introspect
 from py_plugins.oauth2_introspection._schema import SCHEMA
 
-__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin"]
+__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "shutdown"]
 
 NAME = "oauth2-introspection"
 PRIORITY = 1700
@@ -214,3 +214,8 @@ class Plugin:
         _set_consumer(kong, _find_consumer(kong, conf, result), result, conf)
         if conf["hide_credentials"]:
             _hide(kong, where)
+
+
+async def shutdown() -> None:
+    """Host hook, the gateway stops: close the introspection sessions."""
+    await close_sessions()

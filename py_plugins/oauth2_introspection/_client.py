@@ -86,6 +86,16 @@ async def _session(state: _LoopState, keepalive_ms: int) -> aiohttp.ClientSessio
     return session
 
 
+async def close_sessions() -> None:
+    """Close this loop's sessions and their connections (the gateway stops)."""
+    state = _STATES.get(asyncio.get_running_loop())
+    if state is None:
+        return
+    sessions, state.sessions = state.sessions, {}
+    for _, holder in sessions.values():
+        await holder.aclose()  # its ``finally`` closes the session
+
+
 def cache_key(conf: dict[str, Any], token: str, request_tag: str) -> str:
     """The cache key of ``token`` under this endpoint and client (and request, if sent)."""
     parts = (conf["introspection_url"], conf["authorization_value"], conf.get("token_type_hint") or "")

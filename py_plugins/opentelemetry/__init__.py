@@ -31,11 +31,13 @@ from host.tracing import enabled, recorded
 from host.version import KONG_COMPAT_VERSION
 from pdk._settings import settings_of
 from py_plugins._logkit import enqueue
+from py_plugins._logkit.queue import flush_queues
+from py_plugins.http_log._sender import close_sessions
 from py_plugins.opentelemetry._export import CLIENT, INTERNAL, SERVER, send, span_bytes
 from py_plugins.opentelemetry._propagation import FORMATS, extract, inject_headers
 from py_plugins.opentelemetry._schema import SCHEMA
 
-__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin"]
+__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "shutdown"]
 
 NAME = "opentelemetry"
 PRIORITY = 14
@@ -211,3 +213,9 @@ def _spans(ctx: Any, trace: _Trace) -> list[bytes]:
             )
         )
     return out
+
+
+async def shutdown() -> None:
+    """Host hook, the gateway stops: export what the queues hold, then close the sessions."""
+    await flush_queues(NAME)
+    await close_sessions()

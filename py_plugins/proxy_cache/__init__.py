@@ -42,10 +42,10 @@ from py_plugins.proxy_cache._key import (
     resource_ttl,
 )
 from py_plugins.proxy_cache._schema import SCHEMA
-from py_plugins.proxy_cache._store import CACHE_VERSION, INFLIGHT, Store, store_for
+from py_plugins.proxy_cache._store import CACHE_VERSION, INFLIGHT, Store, close_stores, store_for
 from py_plugins.proxy_cache.admin import routes as ADMIN_ROUTES  # the Admin API mounts them
 
-__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "ADMIN_ROUTES"]
+__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "ADMIN_ROUTES", "shutdown"]
 
 NAME = "proxy-cache"
 PRIORITY = 100
@@ -311,3 +311,8 @@ class Plugin:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+async def shutdown() -> None:
+    """Host hook, the gateway stops: close the stores' Redis connections."""
+    await close_stores()

@@ -28,9 +28,19 @@ from host.schema import typedefs
 from host.version import KONG_COMPAT_VERSION
 from pdk._settings import settings_of
 from py_plugins._logkit import custom_fields_by_lua, serialized
-from py_plugins._logkit.senders import datagram_sender
+from py_plugins._logkit.senders import close_senders, datagram_sender
 
-__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "SEVERITIES", "FACILITIES", "target_of"]
+__all__ = [
+    "NAME",
+    "PRIORITY",
+    "VERSION",
+    "SCHEMA",
+    "Plugin",
+    "shutdown",
+    "SEVERITIES",
+    "FACILITIES",
+    "target_of",
+]
 
 NAME = "syslog"
 PRIORITY = 4
@@ -148,3 +158,8 @@ class Plugin:
         message = line(priority, orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS))
         target = target_of(settings_of(current_context()).syslog_target)
         datagram_sender(NAME, target).send(message)
+
+
+async def shutdown() -> None:
+    """Host hook, the gateway stops: write what the senders hold, close their sockets."""
+    await close_senders(NAME)

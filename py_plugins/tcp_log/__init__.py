@@ -16,9 +16,9 @@ from typing import Any
 from host.schema import typedefs
 from host.version import KONG_COMPAT_VERSION
 from py_plugins._logkit import custom_fields_by_lua, log_entry
-from py_plugins._logkit.senders import tcp_sender
+from py_plugins._logkit.senders import close_senders, tcp_sender
 
-__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin"]
+__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "shutdown"]
 
 NAME = "tcp-log"
 PRIORITY = 7
@@ -83,3 +83,8 @@ class Plugin:
 
     def log(self, kong: Any, conf: dict[str, Any]) -> None:
         tcp_sender(NAME, conf).send(log_entry(kong, conf, NAME))
+
+
+async def shutdown() -> None:
+    """Host hook, the gateway stops: write what the senders hold, close their sockets."""
+    await close_senders(NAME)

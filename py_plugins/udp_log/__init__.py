@@ -16,9 +16,9 @@ from typing import Any
 from host.schema import typedefs
 from host.version import KONG_COMPAT_VERSION
 from py_plugins._logkit import custom_fields_by_lua, log_entry
-from py_plugins._logkit.senders import datagram_sender
+from py_plugins._logkit.senders import close_senders, datagram_sender
 
-__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin"]
+__all__ = ["NAME", "PRIORITY", "VERSION", "SCHEMA", "Plugin", "shutdown"]
 
 NAME = "udp-log"
 PRIORITY = 8
@@ -54,3 +54,8 @@ class Plugin:
     def log(self, kong: Any, conf: dict[str, Any]) -> None:
         entry = log_entry(kong, conf, NAME)
         datagram_sender(NAME, (conf["host"], conf["port"]), conf["timeout"] / 1000).send(entry)
+
+
+async def shutdown() -> None:
+    """Host hook, the gateway stops: write what the senders hold, close their sockets."""
+    await close_senders(NAME)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 from tests.conftest import TEST_PLUGINS, service
@@ -51,6 +52,18 @@ async def test_python_plugins_see_the_consumer_a_lua_plugin_authenticated(make_g
             assert resp.headers["X-Same-Table"] == "true"
             assert resp.headers["X-Same-Credential"] == "true"
             assert resp.headers["X-Lua-Consumer"] == "alice"
+
+
+async def test_a_lua_log_handler_serializes_the_authenticated_consumer(make_gateway, echo_upstream, http, caplog):
+    caplog.set_level(logging.INFO)
+    gw = await _gateway(make_gateway, echo_upstream, [{"name": "auth-refs"}])
+    async with http.get(gw.url + "/", headers={"X-Key": "k-alice"}) as resp:
+        assert resp.status == 200
+    for _ in range(100):  # the log phase runs once the response is out
+        if "serialized consumer=" in caplog.text:
+            break
+        await asyncio.sleep(0.01)
+    assert f"serialized consumer=alice entity={ALICE} route_path=/ tags=gold,eu" in caplog.text
 
 
 async def test_a_table_changed_before_authenticate_is_what_everyone_sees(make_gateway, echo_upstream, http):

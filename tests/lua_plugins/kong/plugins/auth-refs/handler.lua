@@ -6,7 +6,9 @@
 -- * `bad`: calls kong.client.authenticate with a string (a Lua error in the plugin);
 -- * response headers: X-Same-Table (get_consumer() returns the very table given to
 --   authenticate), X-Lua-Consumer (the username get_consumer() shows in header_filter,
---   after the other plugins ran).
+--   after the other plugins ran);
+-- * log: a line with what kong.log.serialize() holds (consumer, authenticated entity,
+--   route).
 local kong = kong
 
 local AuthRefs = { PRIORITY = 1300, VERSION = "1.0.0" }
@@ -33,6 +35,15 @@ end
 function AuthRefs:header_filter(conf)
   local consumer = kong.client.get_consumer()
   kong.response.set_header("X-Lua-Consumer", consumer and consumer.username or "none")
+end
+
+function AuthRefs:log(conf)
+  -- what a Lua log plugin reads from the serializer (entities crossed as references)
+  local e = kong.log.serialize()
+  kong.log.notice("serialized consumer=", e.consumer and e.consumer.username or "-",
+    " entity=", e.authenticated_entity and e.authenticated_entity.consumer_id or "-",
+    " route_path=", e.route and e.route.paths and e.route.paths[1] or "-",
+    " tags=", e.consumer and e.consumer.tags and table.concat(e.consumer.tags, ",") or "-")
 end
 
 return AuthRefs
