@@ -51,22 +51,8 @@ def lua_function(host: LuaHost, fn: Callable[..., Any], name: str) -> Callable[.
     checked here and its implementation called directly (one Python frame less:
     this is the hot path of every PDK call from Lua).
     """
-    is_null = host.is_null
     to_lua = host.to_lua
-    to_python = host.to_python
-
-    def arg(value: Any) -> Any:
-        cls = value.__class__
-        if cls is bytes:
-            return value.decode("utf-8", "surrogateescape")
-        if cls in _SCALARS:
-            return value
-        kind = lua_type(value)
-        if kind == "table":
-            return to_python(value)
-        if kind == "userdata" and is_null(value):
-            return None
-        return value
+    arg = host.to_python  # bytes -> str, tables -> dict/list, the null sentinel -> None
 
     impl = getattr(fn, "__pdk_impl__", None)
     mask = int(getattr(fn, "__phases__", 0))

@@ -54,7 +54,9 @@ async def test_python_plugins_see_the_consumer_a_lua_plugin_authenticated(make_g
             assert resp.headers["X-Lua-Consumer"] == "alice"
 
 
-async def test_a_lua_log_handler_serializes_the_authenticated_consumer(make_gateway, echo_upstream, http, caplog):
+async def test_a_lua_log_handler_serializes_the_authenticated_consumer(
+    make_gateway, echo_upstream, http, caplog
+):
     caplog.set_level(logging.INFO)
     gw = await _gateway(make_gateway, echo_upstream, [{"name": "auth-refs"}])
     async with http.get(gw.url + "/", headers={"X-Key": "k-alice"}) as resp:
@@ -103,25 +105,24 @@ async def test_authenticate_with_a_string_is_an_error_at_the_plugins_line(make_g
         assert "auth-refs/handler.lua:" in body["message"]
 
 
-async def test_lua_header_tables_keep_repeated_headers_and_ignore_case(make_gateway, echo_upstream, http):
-    gw = await make_gateway(
+async def _pre_function(make_gateway, echo_upstream, access: str):
+    """A gateway whose one route runs ``access`` (Lua) in pre-function."""
+    return await make_gateway(
         {
             "_format_version": "3.0",
             "services": [{**service(echo_upstream), "routes": [{"paths": ["/"]}]}],
-            "plugins": [
-                {
-                    "name": "pre-function",
-                    "config": {
-                        "access": [
-                            "local h = kong.request.get_headers() "
-                            "kong.response.exit(200, { multi = h['X-Multi'], under = h.x_single, "
-                            "n = #h['x-multi'], lower = h['x-single'] })"
-                        ]
-                    },
-                }
-            ],
+            "plugins": [{"name": "pre-function", "config": {"access": [access]}}],
         },
         plugins_dirs=[],
+    )
+
+
+async def test_lua_header_tables_keep_repeated_headers_and_ignore_case(make_gateway, echo_upstream, http):
+    gw = await _pre_function(
+        make_gateway,
+        echo_upstream,
+        "local h = kong.request.get_headers() "
+        "kong.response.exit(200, { multi = h['X-Multi'], under = h.x_single, n = #h['x-multi'], lower = h['x-single'] })",
     )
     headers = [("X-Multi", "a"), ("X-Multi", "b"), ("X-Single", "s")]
     async with http.get(gw.url + "/", headers=headers) as resp:
@@ -130,24 +131,11 @@ async def test_lua_header_tables_keep_repeated_headers_and_ignore_case(make_gate
 
 
 async def test_an_empty_header_table_is_an_empty_table(make_gateway, echo_upstream):
-    gw = await make_gateway(
-        {
-            "_format_version": "3.0",
-            "services": [{**service(echo_upstream), "routes": [{"paths": ["/"]}]}],
-            "plugins": [
-                {
-                    "name": "pre-function",
-                    "config": {
-                        "access": [
-                            "local h = kong.request.get_headers() "
-                            "local n = 0 for _ in pairs(h) do n = n + 1 end "
-                            "kong.response.exit(200, { kind = type(h), n = n, missing = h['x-none'] == nil })"
-                        ]
-                    },
-                }
-            ],
-        },
-        plugins_dirs=[],
+    gw = await _pre_function(
+        make_gateway,
+        echo_upstream,
+        "local h = kong.request.get_headers() local n = 0 for _ in pairs(h) do n = n + 1 end "
+        "kong.response.exit(200, { kind = type(h), n = n, missing = h['x-none'] == nil })",
     )
     # HTTP/1.0 allows a request without a single header line
     reader, writer = await asyncio.open_connection("127.0.0.1", gw.gateway.proxy_port)
