@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-__all__ = ["GatewayHarness", "MockUpstream", "Response", "RunningTestGateway", "build_config"]
+if TYPE_CHECKING:
+    from host.testing.processes import SpawnedGateway
+
+__all__ = [
+    "GatewayClient",
+    "GatewayHarness",
+    "MockUpstream",
+    "Response",
+    "RunningTestGateway",
+    "build_config",
+]
+
+#: an aiohttp handler: what a test's upstream route answers
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -46,11 +60,19 @@ class UpstreamRequest:
 class MockUpstream:
     """An echo server: answers every request with JSON describing it (method, path,
     query, headers, body) and records it in ``requests``; ``/status/<code>`` answers
-    with that status."""
+    with that status.  :meth:`route` makes paths answer as a test needs instead."""
 
     url: str = ""
     requests: list[UpstreamRequest] = field(default_factory=list)
+    routes: dict[str, Handler] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
+
+    def route(self, prefix: str, handler: Handler) -> None:
+        """Answer the requests whose path starts with ``prefix`` with ``handler`` (an
+        aiohttp handler, ``async def handler(request) -> web.Response``) instead of the
+        echo; the longest matching prefix wins.  Callable before or after ``start``;
+        the requests are recorded in ``requests`` either way."""
+        self.routes[prefix] = handler
 
     async def start(self) -> MockUpstream:
         from host.demo_upstream import make_app
@@ -63,6 +85,9 @@ class MockUpstream:
             self.requests.append(
                 UpstreamRequest(request.method, request.path, request.query_string, request.headers, body)
             )
+            for prefix in sorted(self.routes, key=len, reverse=True):
+                if request.path.startswith(prefix):
+                    return await self.routes[prefix](request)
             return await handler(request)
 
         app.middlewares.append(record)
@@ -100,16 +125,18 @@ def build_config(
     }
 
 
-class RunningTestGateway:
-    """A started gateway: ``url``, ``request()``/``get()``/``post()``, ``reload(config)``;
-    ``status_url``/``status()`` with ``start(status=True)``, ``admin_url``/``admin()`` with
-    ``start(admin=True)``; ``session`` is the client (aiohttp) the helpers use."""
+class GatewayClient:
+    """The client side of a gateway under test: ``url``, ``request()``/``get()``/``post()``;
+    ``status_url``/``status()``/``metrics()`` when the status listener is open,
+    ``admin_url``/``admin()`` when the Admin API is; ``session`` is the client (aiohttp)
+    the helpers use."""
 
-    def __init__(self, gateway: Any, session: aiohttp.ClientSession) -> None:
-        self.gateway = gateway
-        self.url = f"http://127.0.0.1:{gateway.proxy_port}"
-        self.status_url = f"http://127.0.0.1:{gateway.status_port}" if gateway.status_port else None
-        self.admin_url = f"http://127.0.0.1:{gateway.admin_port}" if gateway.admin_port else None
+    def __init__(
+        self, session: aiohttp.ClientSession, proxy_port: int, status_port: int | None, admin_port: int | None
+    ) -> None:
+        self.url = f"http://127.0.0.1:{proxy_port}"
+        self.status_url = f"http://127.0.0.1:{status_port}" if status_port else None
+        self.admin_url = f"http://127.0.0.1:{admin_port}" if admin_port else None
         self.session = session
         self._session = session
 
@@ -122,6 +149,13 @@ class RunningTestGateway:
         if self.status_url is None:
             raise RuntimeError("no status listener: start the gateway with status=True")
         return (await self._send("GET", self.status_url + path)).json()
+
+    async def metrics(self) -> Response:
+        """``GET /metrics`` of the status listener: Prometheus' text format in ``text``
+        (``prometheus_client.parser.text_string_to_metric_families`` reads it)."""
+        if self.status_url is None:
+            raise RuntimeError("no status listener: start the gateway with status=True")
+        return await self._send("GET", self.status_url + "/metrics")
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> Response:
         """A request to the Admin API (``admin_url``)."""
@@ -140,6 +174,15 @@ class RunningTestGateway:
     async def post(self, path: str = "/", **kwargs: Any) -> Response:
         return await self.request("POST", path, **kwargs)
 
+
+class RunningTestGateway(GatewayClient):
+    """A gateway started in the test's event loop: the :class:`GatewayClient` helpers,
+    ``reload(config)``, and ``gateway`` (the :class:`host.gateway.Gateway` itself)."""
+
+    def __init__(self, gateway: Any, session: aiohttp.ClientSession) -> None:
+        super().__init__(session, gateway.proxy_port, gateway.status_port, gateway.admin_port)
+        self.gateway = gateway
+
     async def reload(self, config: dict[str, Any]) -> None:
         """Validate ``config`` and swap it in, as ``moongate reload`` does (raises ConfigError)."""
         from host.config import load_data
@@ -148,13 +191,23 @@ class RunningTestGateway:
 
 
 class GatewayHarness:
-    """Starts real gateways for a test and stops them after it."""
+    """Starts real gateways for a test (in its event loop with :meth:`start`, as
+    processes with :meth:`spawn`) and stops them after it."""
 
     def __init__(self, upstream: MockUpstream, plugins_dirs: list[str]) -> None:
         self.upstream = upstream
         self.plugins_dirs = plugins_dirs
         self._started: list[Any] = []
+        self._spawned: list[SpawnedGateway] = []
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The client session of the gateways' helpers (made on first use, closed after
+        the test): it does not follow redirects or decompress bodies."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(auto_decompress=False)
+        return self._session
 
     async def start(
         self,
@@ -200,16 +253,47 @@ class GatewayHarness:
         gateway = Gateway(gw_settings, registry, loaded, store=store)
         await gateway.start()
         self._started.append(gateway)
-        if self._session is None:
-            self._session = aiohttp.ClientSession(auto_decompress=False)
-        return RunningTestGateway(gateway, self._session)
+        return RunningTestGateway(gateway, self.session)
+
+    async def spawn(
+        self,
+        config: dict[str, Any] | None = None,
+        *,
+        plugins: list[dict[str, Any]] | None = None,
+        routes: list[dict[str, Any]] | None = None,
+        consumers: list[dict[str, Any]] | None = None,
+        plugins_dirs: list[str | Path] | None = None,
+        settings: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        admin: bool = False,
+        **entities: Any,
+    ) -> SpawnedGateway:
+        """Start a gateway as a separate ``moongate start`` process (``workers`` worker
+        processes, status listener open, ``admin`` for the Admin API) with the config
+        :meth:`start` would use, ``settings`` as ``KONG_*`` variables and ``env`` added
+        to its environment; wait until it is ready.  Returns a
+        :class:`host.testing.processes.SpawnedGateway`, stopped after the test."""
+        from host.testing.processes import spawn_gateway
+
+        if config is None:
+            config = build_config(self.upstream.url, plugins, routes, consumers, **entities)
+        dirs = [str(d) for d in (plugins_dirs if plugins_dirs is not None else self.plugins_dirs)]
+        spawned = await spawn_gateway(
+            self.session, config, dirs, settings=settings, env=env, workers=workers, admin=admin
+        )
+        self._spawned.append(spawned)
+        return spawned
 
     async def stop(self) -> None:
         """Stop every gateway started so far (the fixture calls it after the test; a test
         may call it first, e.g. to check what a plugin does at shutdown)."""
         started, self._started = self._started, []
+        spawned, self._spawned = self._spawned, []
         for gateway in started:
             await gateway.stop(grace=1.0)
+        for process in spawned:
+            await process.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None

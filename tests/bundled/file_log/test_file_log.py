@@ -29,12 +29,12 @@ def _lines(path):
         return [json.loads(line) for line in f.read().splitlines()]
 
 
-async def test_one_json_line_per_request(make_gateway, echo_upstream, http, tmp_path):
+async def test_one_json_line_per_request(gateway, mock_upstream, tmp_path):
     path = tmp_path / "access.log"
-    gw = await make_gateway(gateway_config(echo_upstream, "file-log", {"path": str(path)}))
+    gw = await gateway.start(gateway_config(mock_upstream, "file-log", {"path": str(path)}))
     for i in range(3):
-        async with http.get(gw.url + f"/api/{i}", headers={"Proxy-Authorization": "Basic x"}) as resp:
-            assert resp.status == 200
+        resp = await gw.get(f"/api/{i}", headers={"Proxy-Authorization": "Basic x"})
+        assert resp.status == 200
     await wait_until(lambda: path.exists() and len(_lines(path)) == 3)
     entries = _lines(path)
     assert [e["request"]["uri"] for e in entries] == ["/api/0", "/api/1", "/api/2"]
@@ -44,14 +44,14 @@ async def test_one_json_line_per_request(make_gateway, echo_upstream, http, tmp_
 
 
 @pytest.mark.parametrize("reopen", [True, False])
-async def test_reopen_follows_a_rotated_file(make_gateway, echo_upstream, http, tmp_path, reopen):
+async def test_reopen_follows_a_rotated_file(gateway, mock_upstream, tmp_path, reopen):
     path = tmp_path / "access.log"
-    gw = await make_gateway(gateway_config(echo_upstream, "file-log", {"path": str(path), "reopen": reopen}))
-    async with http.get(gw.url + "/api/before") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(gateway_config(mock_upstream, "file-log", {"path": str(path), "reopen": reopen}))
+    resp = await gw.get("/api/before")
+    assert resp.status == 200
     os.rename(path, tmp_path / "access.log.1")  # logrotate
-    async with http.get(gw.url + "/api/after") as resp:
-        assert resp.status == 200
+    resp = await gw.get("/api/after")
+    assert resp.status == 200
     rotated = _lines(tmp_path / "access.log.1")
     if reopen:
         assert [e["request"]["uri"] for e in _lines(path)] == ["/api/after"]
@@ -61,35 +61,33 @@ async def test_reopen_follows_a_rotated_file(make_gateway, echo_upstream, http, 
         assert [e["request"]["uri"] for e in rotated] == ["/api/before", "/api/after"]
 
 
-async def test_unwritable_path_is_logged_and_the_client_served(
-    make_gateway, echo_upstream, http, tmp_path, caplog
-):
+async def test_unwritable_path_is_logged_and_the_client_served(gateway, mock_upstream, tmp_path, caplog):
     path = tmp_path / "missing-dir" / "access.log"
-    gw = await make_gateway(gateway_config(echo_upstream, "file-log", {"path": str(path)}))
-    async with http.get(gw.url + "/api") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(gateway_config(mock_upstream, "file-log", {"path": str(path)}))
+    resp = await gw.get("/api")
+    assert resp.status == 200
     assert "failed to open the file: No such file or directory" in caplog.text
 
 
-async def test_custom_fields(make_gateway, echo_upstream, http, tmp_path):
+async def test_custom_fields(gateway, mock_upstream, tmp_path):
     path = tmp_path / "access.log"
     conf = {
         "path": str(path),
         "custom_fields_by_lua": {"status_class": "return math.floor(kong.response.get_status() / 100)"},
     }
-    gw = await make_gateway(gateway_config(echo_upstream, "file-log", conf))
-    async with http.get(gw.url + "/api") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(gateway_config(mock_upstream, "file-log", conf))
+    resp = await gw.get("/api")
+    assert resp.status == 200
     assert _lines(path)[0]["status_class"] == 2
 
 
-async def test_doc_example(make_gateway, echo_upstream, http, tmp_path):
-    config = example_config("file-log", echo_upstream.url)
+async def test_doc_example(gateway, mock_upstream, tmp_path):
+    config = example_config("file-log", mock_upstream.url)
     path = tmp_path / "kong-access.log"
     config["plugins"][0]["config"]["path"] = str(path)
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/demo") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(config)
+    resp = await gw.get("/demo")
+    assert resp.status == 200
     (entry,) = _lines(path)
     assert entry["request"]["uri"] == "/demo"
     assert entry["response"]["status"] == 200

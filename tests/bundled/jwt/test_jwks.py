@@ -72,22 +72,22 @@ def _config(up, plugin_config):
     }
 
 
-async def _get(http, url, tok):
-    async with http.get(url, headers=bearer(tok)) as resp:
-        body = await resp.json(content_type=None)
-        if isinstance(body.get("headers"), dict):
-            body["headers"] = {k.lower(): v for k, v in body["headers"].items()}
-        return resp.status, body
+async def _get(gw, path, tok):
+    resp = await gw.get(path, headers=bearer(tok))
+    body = resp.json()
+    if isinstance(body.get("headers"), dict):
+        body["headers"] = {k.lower(): v for k, v in body["headers"].items()}
+    return resp.status, body
 
 
 def _idp(claims=None, key=RSA_PRIVATE, alg="RS256", kid="rsa-1"):
     return token({"iss": "https://idp.example", "sub": "alice", **(claims or {})}, key=key, alg=alg, kid=kid)
 
 
-async def test_tokens_verified_with_the_jwks_fetched_once(make_gateway, echo_upstream, http, jwks):
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": jwks.url}))
+async def test_tokens_verified_with_the_jwks_fetched_once(gateway, mock_upstream, jwks):
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": jwks.url}))
     for tok in (_idp(), _idp({"n": 1}), _idp(key=EC256_PRIVATE, alg="ES256", kid="ec-1")):
-        status, body = await _get(http, gw.url + "/api", tok)
+        status, body = await _get(gw, "/api", tok)
         assert status == 200, body
     assert body["headers"]["x-credential-identifier"] == "ec-1"
     assert "x-consumer-id" not in body["headers"]
@@ -95,29 +95,29 @@ async def test_tokens_verified_with_the_jwks_fetched_once(make_gateway, echo_ups
     assert jwks.fetches == 1
 
 
-async def test_consumer_from_claim(make_gateway, echo_upstream, http, jwks):
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": jwks.url, "jwks_consumer_claim": "sub"}))
-    status, body = await _get(http, gw.url + "/api", _idp())
+async def test_consumer_from_claim(gateway, mock_upstream, jwks):
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": jwks.url, "jwks_consumer_claim": "sub"}))
+    status, body = await _get(gw, "/api", _idp())
     assert status == 200
     assert body["headers"]["x-consumer-username"] == "alice"
-    assert await _get(http, gw.url + "/api", _idp({"sub": "mallory"})) == (
+    assert await _get(gw, "/api", _idp({"sub": "mallory"})) == (
         401,
         {"message": "Could not find consumer for 'sub=mallory'"},
     )
-    assert await _get(http, gw.url + "/api", _idp({"sub": None})) == (
+    assert await _get(gw, "/api", _idp({"sub": None})) == (
         401,
         {"message": "No mandatory 'sub' in claims"},
     )
 
 
-async def test_unknown_kid_refreshes_once_then_rate_limited(make_gateway, echo_upstream, http, jwks):
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": jwks.url}))
-    assert (await _get(http, gw.url + "/api", _idp()))[0] == 200
+async def test_unknown_kid_refreshes_once_then_rate_limited(gateway, mock_upstream, jwks):
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": jwks.url}))
+    assert (await _get(gw, "/api", _idp()))[0] == 200
     jwks.keys.append(_jwk(RSAAlgorithm, RSA2_PUBLIC, "rsa-2"))  # the provider rotates its keys
-    assert (await _get(http, gw.url + "/api", _idp(key=RSA2_PRIVATE, kid="rsa-2")))[0] == 200
+    assert (await _get(gw, "/api", _idp(key=RSA2_PRIVATE, kid="rsa-2")))[0] == 200
     assert jwks.fetches == 2
     for kid in ("made-up-1", "made-up-2", "made-up-3"):
-        status, body = await _get(http, gw.url + "/api", _idp(kid=kid))
+        status, body = await _get(gw, "/api", _idp(kid=kid))
         assert (status, body) == (401, {"message": "No credentials found for given 'kid'"})
     assert jwks.fetches == 2  # the rotation refresh was less than 10 s ago: no refresh for made-up kids
 
@@ -133,41 +133,41 @@ async def test_unknown_kid_refreshes_once_then_rate_limited(make_gateway, echo_u
         (_idp({"exp": now() - 5}), {"exp": "token expired"}),
     ],
 )
-async def test_refused_tokens(make_gateway, echo_upstream, http, jwks, tok, message):
+async def test_refused_tokens(gateway, mock_upstream, jwks, tok, message):
     conf = {"jwks_uri": jwks.url, "claims_to_verify": ["exp"]}
-    gw = await make_gateway(_config(echo_upstream, conf))
+    gw = await gateway.start(_config(mock_upstream, conf))
     expected = {"message": message} if isinstance(message, str) else message
-    assert await _get(http, gw.url + "/api", tok) == (401, expected)
+    assert await _get(gw, "/api", tok) == (401, expected)
 
 
-async def test_jwks_ttl_refetches(make_gateway, echo_upstream, http, jwks):
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": jwks.url, "jwks_ttl": 0.3}))
-    assert (await _get(http, gw.url + "/api", _idp()))[0] == 200
-    assert (await _get(http, gw.url + "/api", _idp()))[0] == 200
+async def test_jwks_ttl_refetches(gateway, mock_upstream, jwks):
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": jwks.url, "jwks_ttl": 0.3}))
+    assert (await _get(gw, "/api", _idp()))[0] == 200
+    assert (await _get(gw, "/api", _idp()))[0] == 200
     assert jwks.fetches == 1
     await asyncio.sleep(0.5)
-    assert (await _get(http, gw.url + "/api", _idp()))[0] == 200
+    assert (await _get(gw, "/api", _idp()))[0] == 200
     assert jwks.fetches == 2
 
 
-async def test_single_key_set_serves_tokens_without_kid(make_gateway, echo_upstream, http, jwks):
+async def test_single_key_set_serves_tokens_without_kid(gateway, mock_upstream, jwks):
     jwks.keys = jwks.keys[:1]
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": jwks.url}))
-    assert (await _get(http, gw.url + "/api", _idp(kid=None)))[0] == 200
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": jwks.url}))
+    assert (await _get(gw, "/api", _idp(kid=None)))[0] == 200
 
 
-async def test_unreachable_jwks_is_a_quick_503(make_gateway, echo_upstream, http):
+async def test_unreachable_jwks_is_a_quick_503(gateway, mock_upstream):
     url = f"http://127.0.0.1:{free_port()}/jwks.json"
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": url}))
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": url}))
     started = time.monotonic()
-    status, body = await _get(http, gw.url + "/api", _idp())
+    status, body = await _get(gw, "/api", _idp())
     assert (status, body) == (503, {"message": "The JWKS endpoint is unavailable"})
     assert time.monotonic() - started < 5
 
 
-async def test_invalid_jwks_document_is_503(make_gateway, echo_upstream, http, jwks):
+async def test_invalid_jwks_document_is_503(gateway, mock_upstream, jwks):
     jwks.keys = "nope"
-    gw = await make_gateway(_config(echo_upstream, {"jwks_uri": jwks.url}))
-    status, body = await _get(http, gw.url + "/api", _idp())
+    gw = await gateway.start(_config(mock_upstream, {"jwks_uri": jwks.url}))
+    status, body = await _get(gw, "/api", _idp())
     assert (status, body) == (503, {"message": "The JWKS endpoint is unavailable"})
     assert json.dumps(body)  # a JSON answer

@@ -40,10 +40,10 @@ async def _spans(rec, count, timeout=5.0):
         await asyncio.sleep(0.05)
 
 
-async def _get(http, url, headers=None):
-    async with http.get(url, headers=headers or {}) as resp:
-        body = await resp.json(content_type=None)
-        return resp, {k.lower(): v for k, v in body["headers"].items()}
+async def _get(gw, path, headers=None):
+    resp = await gw.get(path, headers=headers or {})
+    body = resp.json()
+    return resp, {k.lower(): v for k, v in body["headers"].items()}
 
 
 def test_schema():
@@ -66,13 +66,14 @@ def test_schema():
     )
 
 
-async def test_w3c_parent_spans_and_upstream_context(make_gateway, echo_upstream, http):
+async def test_w3c_parent_spans_and_upstream_context(gateway, mock_upstream):
     async with receiver() as rec:
         conf = _conf(rec, queue={"max_coalescing_delay": 0.1})
-        gw = await make_gateway(
-            gateway_config(echo_upstream, "opentelemetry", conf), tracing_instrumentations=["all"]
+        gw = await gateway.start(
+            gateway_config(mock_upstream, "opentelemetry", conf),
+            settings={"tracing_instrumentations": ["all"]},
         )
-        _, upstream = await _get(http, gw.url + "/api", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
+        _, upstream = await _get(gw, "/api", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
         spans, resources = await _spans(rec, 4)
     version, trace, parent, flags = upstream["traceparent"].split("-")
     assert (version, trace, flags) == ("00", TRACE, "01")
@@ -111,22 +112,22 @@ async def test_w3c_parent_spans_and_upstream_context(make_gateway, echo_upstream
         ({"traceparent": f"00-{TRACE}-{PARENT}-01"}, "b3-single", "b3"),
     ],
 )
-async def test_formats_read_and_written(make_gateway, echo_upstream, http, incoming, header_type, expected):
+async def test_formats_read_and_written(gateway, mock_upstream, incoming, header_type, expected):
     async with receiver() as rec:
         conf = _conf(rec, header_type=header_type, queue={"max_coalescing_delay": 0.1})
-        gw = await make_gateway(gateway_config(echo_upstream, "opentelemetry", conf))
-        _, upstream = await _get(http, gw.url + "/api", incoming)
+        gw = await gateway.start(gateway_config(mock_upstream, "opentelemetry", conf))
+        _, upstream = await _get(gw, "/api", incoming)
         spans, _ = await _spans(rec, 1)
     assert TRACE in upstream[expected]
     assert spans[0].trace_id.hex() == TRACE and spans[0].parent_span_id.hex() == PARENT
     assert PARENT not in upstream[expected]  # the upstream's parent is the gateway's span
 
 
-async def test_new_trace_when_no_context_and_trace_id_response_header(make_gateway, echo_upstream, http):
+async def test_new_trace_when_no_context_and_trace_id_response_header(gateway, mock_upstream):
     async with receiver() as rec:
         conf = _conf(rec, http_response_header_for_traceid="X-Trace-Id", queue={"max_coalescing_delay": 0.1})
-        gw = await make_gateway(gateway_config(echo_upstream, "opentelemetry", conf))
-        resp, upstream = await _get(http, gw.url + "/api")
+        gw = await gateway.start(gateway_config(mock_upstream, "opentelemetry", conf))
+        resp, upstream = await _get(gw, "/api")
         spans, _ = await _spans(rec, 1)
     trace_id = resp.headers["X-Trace-Id"]
     assert len(trace_id) == 32 and upstream["traceparent"].split("-")[1] == trace_id
@@ -134,13 +135,13 @@ async def test_new_trace_when_no_context_and_trace_id_response_header(make_gatew
     assert upstream["traceparent"].split("-")[2] == spans[0].span_id.hex()  # no balancer span: the root
 
 
-async def test_sampling(make_gateway, echo_upstream, http):
+async def test_sampling(gateway, mock_upstream):
     async with receiver() as rec:
         conf = _conf(rec, sampling_rate=0, queue={"max_coalescing_delay": 0.1})
-        gw = await make_gateway(gateway_config(echo_upstream, "opentelemetry", conf))
-        _, upstream = await _get(http, gw.url + "/api")
+        gw = await gateway.start(gateway_config(mock_upstream, "opentelemetry", conf))
+        _, upstream = await _get(gw, "/api")
         assert upstream["traceparent"].endswith("-00")
-        _, upstream = await _get(http, gw.url + "/api", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
+        _, upstream = await _get(gw, "/api", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
         assert upstream["traceparent"].endswith("-01")  # the parent's decision wins
         spans, _ = await _spans(rec, 1)
         await asyncio.sleep(0.3)
@@ -148,7 +149,7 @@ async def test_sampling(make_gateway, echo_upstream, http):
     assert [s.trace_id.hex() for s in spans] == [TRACE]
 
 
-async def test_batches_resource_attributes_and_headers(make_gateway, echo_upstream, http):
+async def test_batches_resource_attributes_and_headers(gateway, mock_upstream):
     async with receiver() as rec:
         conf = _conf(
             rec,
@@ -156,9 +157,9 @@ async def test_batches_resource_attributes_and_headers(make_gateway, echo_upstre
             resource_attributes={"service.name": "edge", "deployment.environment": "test"},
             headers={"X-Otel-Token": "t0k"},
         )
-        gw = await make_gateway(gateway_config(echo_upstream, "opentelemetry", conf))
+        gw = await gateway.start(gateway_config(mock_upstream, "opentelemetry", conf))
         for _ in range(3):
-            await _get(http, gw.url + "/api")
+            await _get(gw, "/api")
         await rec.wait_for(1)
         await asyncio.sleep(0.2)
         spans, resources = _decode(rec.requests)
@@ -167,24 +168,24 @@ async def test_batches_resource_attributes_and_headers(make_gateway, echo_upstre
     assert rec.requests[0].headers["X-Otel-Token"] == "t0k"
 
 
-async def test_dead_collector_never_delays_clients(make_gateway, echo_upstream, http):
+async def test_dead_collector_never_delays_clients(gateway, mock_upstream):
     from tests.conftest import free_port
 
     conf = {"traces_endpoint": f"http://127.0.0.1:{free_port()}/v1/traces", "sampling_rate": 1}
-    gw = await make_gateway(gateway_config(echo_upstream, "opentelemetry", conf))
+    gw = await gateway.start(gateway_config(mock_upstream, "opentelemetry", conf))
     loop = asyncio.get_running_loop()
     for _ in range(10):
         started = loop.time()
-        resp, _ = await _get(http, gw.url + "/api")
+        resp, _ = await _get(gw, "/api")
         assert resp.status == 200 and loop.time() - started < 1.0
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
+async def test_doc_example(gateway, mock_upstream):
     async with receiver() as rec:
-        config = example_config("opentelemetry", echo_upstream.url)
+        config = example_config("opentelemetry", mock_upstream.url)
         config["plugins"][0]["config"]["traces_endpoint"] = rec.url + "/v1/traces"
-        gw = await make_gateway(config)
-        resp, upstream = await _get(http, gw.url + "/demo", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
+        gw = await gateway.start(config)
+        resp, upstream = await _get(gw, "/demo", {"traceparent": f"00-{TRACE}-{PARENT}-01"})
         spans, _ = await _spans(rec, 1)
     assert resp.headers["X-Trace-Id"] == TRACE
     assert upstream["traceparent"].split("-")[1] == TRACE

@@ -52,11 +52,11 @@ def prom_config(
     }
 
 
-async def scrape(http: Any, gw: Any) -> dict[str, Any]:
-    async with http.get(gw.status_url + "/metrics") as resp:
-        assert resp.status == 200
-        assert resp.headers["Content-Type"].startswith("text/plain")
-        text = await resp.text()
+async def scrape(gw: Any) -> dict[str, Any]:
+    resp = await gw.metrics()
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    text = resp.text
     return {family.name: family for family in text_string_to_metric_families(text)}
 
 
@@ -77,18 +77,18 @@ def value(families: dict[str, Any], family: str, sample: str, **labels: str) -> 
     return matched[0].value
 
 
-async def test_request_counts_match_requests_sent(make_gateway, echo_upstream, http):
+async def test_request_counts_match_requests_sent(gateway, mock_upstream):
     svc = unique("count")
-    gw = await make_gateway(prom_config(echo_upstream.url, svc))
+    gw = await gateway.start(prom_config(mock_upstream.url, svc), status=True)
     for _ in range(7):
-        async with http.get(gw.url + "/ok") as resp:
-            assert resp.status == 200
+        resp = await gw.get("/ok")
+        assert resp.status == 200
     for _ in range(3):
-        async with http.get(gw.url + "/status/404") as resp:
-            assert resp.status == 404
-    async with http.get(gw.url + "/nothing-matches-this") as resp:
-        assert resp.status == 404  # no route: not counted, as in Kong
-    families = await scrape(http, gw)
+        resp = await gw.get("/status/404")
+        assert resp.status == 404
+    resp = await gw.get("/nothing-matches-this")
+    assert resp.status == 404  # no route: not counted, as in Kong
+    families = await scrape(gw)
     route = f"{svc}-r"
     common = {"service": svc, "route": route, "workspace": "default", "consumer": ""}
     assert (
@@ -120,17 +120,17 @@ async def test_request_counts_match_requests_sent(make_gateway, echo_upstream, h
     assert ingress > 10 * 100  # the echo bodies
 
 
-async def test_kong_generated_responses_have_source_kong(make_gateway, echo_upstream, http):
+async def test_kong_generated_responses_have_source_kong(gateway, mock_upstream):
     svc = unique("term")
-    config = prom_config(echo_upstream.url, svc)
+    config = prom_config(mock_upstream.url, svc)
     config["services"][0]["routes"][1]["plugins"] = [
         {"name": "request-termination", "config": {"status_code": 418}}
     ]
-    gw = await make_gateway(config)
+    gw = await gateway.start(config, status=True)
     for _ in range(2):
-        async with http.get(gw.url + "/term") as resp:
-            assert resp.status == 418
-    families = await scrape(http, gw)
+        resp = await gw.get("/term")
+        assert resp.status == 418
+    families = await scrape(gw)
     labels = {"service": svc, "route": f"{svc}-t", "code": "418", "workspace": "default", "consumer": ""}
     assert value(families, "kong_http_requests", "kong_http_requests_total", source="kong", **labels) == 2
     # no upstream call: no upstream latency, the whole time is Kong's
@@ -141,16 +141,16 @@ async def test_kong_generated_responses_have_source_kong(make_gateway, echo_upst
     )
 
 
-async def test_per_consumer(make_gateway, echo_upstream, http):
+async def test_per_consumer(gateway, mock_upstream):
     svc = unique("cons")
-    config = prom_config(echo_upstream.url, svc, service_plugins=[{"name": "auth-header"}])
+    config = prom_config(mock_upstream.url, svc, service_plugins=[{"name": "auth-header"}])
     config["consumers"] = [{"username": "alice"}]
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/x", headers={"X-Consumer": "alice"}) as resp:
-        assert resp.status == 200
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 200
-    families = await scrape(http, gw)
+    gw = await gateway.start(config, status=True)
+    resp = await gw.get("/x", headers={"X-Consumer": "alice"})
+    assert resp.status == 200
+    resp = await gw.get("/x")
+    assert resp.status == 200
+    families = await scrape(gw)
     base = {"service": svc, "route": f"{svc}-r", "code": "200"}
     assert value(families, "kong_http_requests", "kong_http_requests_total", consumer="alice", **base) == 1
     assert value(families, "kong_http_requests", "kong_http_requests_total", consumer="", **base) == 1
@@ -158,12 +158,12 @@ async def test_per_consumer(make_gateway, echo_upstream, http):
     assert samples(families, "kong_bandwidth_bytes", direction="egress", consumer="alice", service=svc)
 
 
-async def test_toggles_off_export_nothing_per_request(make_gateway, echo_upstream, http):
+async def test_toggles_off_export_nothing_per_request(gateway, mock_upstream):
     svc = unique("off")
-    gw = await make_gateway(prom_config(echo_upstream.url, svc, conf={}))
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 200
-    families = await scrape(http, gw)
+    gw = await gateway.start(prom_config(mock_upstream.url, svc, conf={}), status=True)
+    resp = await gw.get("/x")
+    assert resp.status == 200
+    families = await scrape(gw)
     for family in (
         "kong_http_requests",
         "kong_kong_latency_ms",
@@ -184,42 +184,42 @@ async def test_toggles_off_export_nothing_per_request(make_gateway, echo_upstrea
     )
 
 
-async def test_consumer_label_empty_without_per_consumer(make_gateway, echo_upstream, http):
+async def test_consumer_label_empty_without_per_consumer(gateway, mock_upstream):
     svc = unique("noper")
     config = prom_config(
-        echo_upstream.url, svc, conf={"status_code_metrics": True}, service_plugins=[{"name": "auth-header"}]
+        mock_upstream.url, svc, conf={"status_code_metrics": True}, service_plugins=[{"name": "auth-header"}]
     )
     config["consumers"] = [{"username": "alice"}]
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/x", headers={"X-Consumer": "alice"}) as resp:
-        assert resp.status == 200
-    families = await scrape(http, gw)
+    gw = await gateway.start(config, status=True)
+    resp = await gw.get("/x", headers={"X-Consumer": "alice"})
+    assert resp.status == 200
+    families = await scrape(gw)
     assert value(families, "kong_http_requests", "kong_http_requests_total", service=svc, consumer="") == 1
 
 
-async def test_upstream_target_health(make_gateway, echo_upstream, http):
+async def test_upstream_target_health(gateway, mock_upstream):
     svc = unique("up")
-    port = echo_upstream.url.rsplit(":", 1)[1]
+    port = mock_upstream.url.rsplit(":", 1)[1]
     config = prom_config(f"http://{svc}-up", svc)
     config["upstreams"] = [{"name": f"{svc}-up", "targets": [{"target": f"127.0.0.1:{port}"}]}]
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 200
-    families = await scrape(http, gw)
+    gw = await gateway.start(config, status=True)
+    resp = await gw.get("/x")
+    assert resp.status == 200
+    families = await scrape(gw)
     health = samples(families, "kong_upstream_target_health", upstream=f"{svc}-up")
     states = {s.labels["state"]: s.value for s in health}
     assert states == {"healthchecks_off": 1, "healthy": 0, "unhealthy": 0, "dns_error": 0}
     assert health[0].labels["address"] == f"127.0.0.1:{port}" and health[0].labels["subsystem"] == "http"
 
 
-async def test_plugin_latency_and_errors_extensions(make_gateway, echo_upstream, http):
+async def test_plugin_latency_and_errors_extensions(gateway, mock_upstream):
     svc = unique("ext")
     plugins = [{"name": "tagger", "config": {"tag": "t"}}, {"name": "crasher", "config": {"phase": "log"}}]
-    gw = await make_gateway(prom_config(echo_upstream.url, svc, service_plugins=plugins))
+    gw = await gateway.start(prom_config(mock_upstream.url, svc, service_plugins=plugins), status=True)
     for _ in range(4):
-        async with http.get(gw.url + "/x") as resp:
-            assert resp.status == 200
-    families = await scrape(http, gw)
+        resp = await gw.get("/x")
+        assert resp.status == 200
+    families = await scrape(gw)
     assert families["kong_plugin_latency_ms"].type == "histogram"
     assert (
         value(
@@ -246,27 +246,27 @@ async def test_plugin_latency_and_errors_extensions(make_gateway, echo_upstream,
     )
 
 
-async def test_runner_does_no_timing_without_the_plugin(make_gateway, echo_upstream, http):
+async def test_runner_does_no_timing_without_the_plugin(gateway, mock_upstream):
     svc = unique("none")
     config = {
         "_format_version": "3.0",
-        "services": [{"name": svc, "url": echo_upstream.url, "routes": [{"name": svc, "paths": ["/"]}]}],
+        "services": [{"name": svc, "url": mock_upstream.url, "routes": [{"name": svc, "paths": ["/"]}]}],
         "plugins": [{"name": "tagger", "config": {"tag": "t"}}],
     }
-    gw = await make_gateway(config)
+    gw = await gateway.start(config, status=True)
     runner = gw.gateway.runner
     assert "_start" not in runner.__dict__ and "start_log" not in runner.__dict__
-    async with http.get(gw.url + "/x") as resp:
-        assert resp.status == 200
-    with_plugin = await make_gateway(prom_config(echo_upstream.url, unique("on")))
+    resp = await gw.get("/x")
+    assert resp.status == 200
+    with_plugin = await gateway.start(prom_config(mock_upstream.url, unique("on")), status=True)
     assert "_start" in with_plugin.gateway.runner.__dict__
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("prometheus", echo_upstream.url))
-    async with http.get(gw.url + "/demo") as resp:
-        assert resp.status == 200
-    families = await scrape(http, gw)
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("prometheus", mock_upstream.url), status=True)
+    resp = await gw.get("/demo")
+    assert resp.status == 200
+    families = await scrape(gw)
     assert (
         value(
             families,

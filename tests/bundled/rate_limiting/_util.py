@@ -32,11 +32,7 @@ def config(upstream: Any, plugin_config: dict[str, Any], **plugin: Any) -> dict[
     }
 
 
-async def statuses(http: Any, url: str, n: int, **kwargs: Any) -> list[int]:
-    """The statuses of ``n`` sequential GETs."""
-    out = []
-    for _ in range(n):
-        async with http.get(url, **kwargs) as resp:
-            await resp.read()
-            out.append(resp.status)
-    return out
+async def statuses(gw: Any, path: str, n: int, **kwargs: Any) -> list[int]:
+    """The statuses of ``n`` sequential GETs of ``path`` through ``gw`` (a gateway of the
+    pytest plugin's ``gateway`` fixture)."""
+    return [(await gw.get(path, **kwargs)).status for _ in range(n)]

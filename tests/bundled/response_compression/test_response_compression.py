@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import brotli
@@ -14,6 +13,7 @@ from aiohttp import web
 from host.config import ConfigError, load_data
 from host.gateway import build_registry
 from host.settings import Settings
+from host.testing import MockUpstream
 from py_plugins.response_compression._negotiate import choose, parse_accept_encoding
 from tests.bundled.docs import example_config
 
@@ -43,15 +43,10 @@ class Shaped:
 
 
 @pytest.fixture
-async def shaped() -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", Shaped().handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+def shaped(mock_upstream: MockUpstream) -> str:
+    """The gateway fixture's upstream answering as :class:`Shaped` does; its URL."""
+    mock_upstream.route("/", Shaped().handle)
+    return mock_upstream.url
 
 
 def config(url: str, **conf: Any) -> dict[str, Any]:
@@ -68,15 +63,15 @@ def config(url: str, **conf: Any) -> dict[str, Any]:
     }
 
 
-async def fetch(http: Any, url: str, encoding: str | None = "gzip", method: str = "GET") -> tuple[Any, bytes]:
+async def fetch(gw: Any, path: str, encoding: str | None = "gzip", method: str = "GET") -> tuple[Any, bytes]:
     headers = {"Accept-Encoding": encoding} if encoding is not None else {"Accept-Encoding": ""}
-    async with http.request(method, url, headers=headers) as resp:
-        return resp, await resp.read()
+    resp = await gw.request(method, path, headers=headers)
+    return resp, resp.body
 
 
-async def test_gzip_body_decompresses_to_the_upstream_body(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped))
-    resp, body = await fetch(http, gw.url + "/t", "gzip")
+async def test_gzip_body_decompresses_to_the_upstream_body(gateway, shaped):
+    gw = await gateway.start(config(shaped))
+    resp, body = await fetch(gw, "/t", "gzip")
     assert resp.headers["Content-Encoding"] == "gzip"
     assert "Content-Length" not in resp.headers and resp.headers["Transfer-Encoding"] == "chunked"
     assert resp.headers["Vary"] == "Accept-Encoding"
@@ -84,84 +79,84 @@ async def test_gzip_body_decompresses_to_the_upstream_body(make_gateway, shaped,
     assert len(body) < len(TEXT) / 10
 
 
-async def test_brotli_preferred_and_q_values(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped))
-    resp, body = await fetch(http, gw.url + "/t", "gzip, deflate, br")
+async def test_brotli_preferred_and_q_values(gateway, shaped):
+    gw = await gateway.start(config(shaped))
+    resp, body = await fetch(gw, "/t", "gzip, deflate, br")
     assert resp.headers["Content-Encoding"] == "br"
     assert brotli.decompress(body) == TEXT
-    resp, body = await fetch(http, gw.url + "/t", "br;q=0.2, gzip;q=0.8")
+    resp, body = await fetch(gw, "/t", "br;q=0.2, gzip;q=0.8")
     assert resp.headers["Content-Encoding"] == "gzip" and gzip.decompress(body) == TEXT
-    resp, body = await fetch(http, gw.url + "/t", "gzip;q=0, br;q=0")
+    resp, body = await fetch(gw, "/t", "gzip;q=0, br;q=0")
     assert "Content-Encoding" not in resp.headers and body == TEXT
-    resp, body = await fetch(http, gw.url + "/t", "*")
+    resp, body = await fetch(gw, "/t", "*")
     assert resp.headers["Content-Encoding"] == "br"
 
 
-async def test_no_accept_encoding_sends_identity_with_vary(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped))
-    resp, body = await fetch(http, gw.url + "/t", None)
+async def test_no_accept_encoding_sends_identity_with_vary(gateway, shaped):
+    gw = await gateway.start(config(shaped))
+    resp, body = await fetch(gw, "/t", None)
     assert "Content-Encoding" not in resp.headers and body == TEXT
     assert resp.headers["Content-Length"] == str(len(TEXT))
     assert resp.headers["Vary"] == "Accept-Encoding"
 
 
-async def test_streamed_body_is_compressed_chunk_by_chunk(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped, algorithms=["gzip"]))
-    resp, body = await fetch(http, gw.url + "/s?stream=1&size=300000", "gzip")
+async def test_streamed_body_is_compressed_chunk_by_chunk(gateway, shaped):
+    gw = await gateway.start(config(shaped, algorithms=["gzip"]))
+    resp, body = await fetch(gw, "/s?stream=1&size=300000", "gzip")
     assert resp.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(body) == (TEXT * 35)[:300000]
 
 
-async def test_never_double_compresses(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped))
-    resp, body = await fetch(http, gw.url + "/e?encoding=gzip", "gzip")
+async def test_never_double_compresses(gateway, shaped):
+    gw = await gateway.start(config(shaped))
+    resp, body = await fetch(gw, "/e?encoding=gzip", "gzip")
     assert resp.headers["Content-Encoding"] == "gzip"
     assert body == TEXT  # passed through untouched: the upstream claimed it was encoded
     assert "Vary" not in resp.headers
 
 
-async def test_min_size_and_content_types(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped, min_size=500, content_types=["text/*", "application/json"]))
-    resp, body = await fetch(http, gw.url + "/small?size=499", "gzip")
+async def test_min_size_and_content_types(gateway, shaped):
+    gw = await gateway.start(config(shaped, min_size=500, content_types=["text/*", "application/json"]))
+    resp, body = await fetch(gw, "/small?size=499", "gzip")
     assert "Content-Encoding" not in resp.headers and body == TEXT[:499]
-    resp, body = await fetch(http, gw.url + "/big?size=500", "gzip")
+    resp, body = await fetch(gw, "/big?size=500", "gzip")
     assert gzip.decompress(body) == TEXT[:500]
-    resp, body = await fetch(http, gw.url + "/img?ct=image/png", "gzip")
+    resp, body = await fetch(gw, "/img?ct=image/png", "gzip")
     assert "Content-Encoding" not in resp.headers and body == TEXT
-    resp, body = await fetch(http, gw.url + "/csv?ct=text/csv", "gzip")
+    resp, body = await fetch(gw, "/csv?ct=text/csv", "gzip")
     assert resp.headers["Content-Encoding"] == "gzip"
 
 
-async def test_etag_weakened_and_vary_merged(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped))
-    resp, _ = await fetch(http, gw.url + '/x?etag="abc"&vary=Origin', "gzip")
+async def test_etag_weakened_and_vary_merged(gateway, shaped):
+    gw = await gateway.start(config(shaped))
+    resp, _ = await fetch(gw, '/x?etag="abc"&vary=Origin', "gzip")
     assert resp.headers["ETag"] == 'W/"abc"'
     assert resp.headers.getall("Vary") == ["Origin", "Accept-Encoding"]
 
 
-async def test_head_and_204_untouched(make_gateway, shaped, http):
-    gw = await make_gateway(config(shaped))
-    resp, _ = await fetch(http, gw.url + "/h", "gzip", method="HEAD")
+async def test_head_and_204_untouched(gateway, shaped):
+    gw = await gateway.start(config(shaped))
+    resp, _ = await fetch(gw, "/h", "gzip", method="HEAD")
     assert "Content-Encoding" not in resp.headers
-    resp, body = await fetch(http, gw.url + "/n?status=204", "gzip")
+    resp, body = await fetch(gw, "/n?status=204", "gzip")
     assert resp.status == 204 and "Content-Encoding" not in resp.headers
 
 
-async def test_exit_responses_are_compressed(make_gateway, shaped, http):
+async def test_exit_responses_are_compressed(gateway, shaped):
     cfg = config(shaped, min_size=10)
     cfg["services"][0]["plugins"].append(
         {"name": "request-termination", "config": {"status_code": 403, "message": "no entry " * 20}}
     )
-    gw = await make_gateway(cfg)
-    resp, body = await fetch(http, gw.url + "/x", "gzip")
+    gw = await gateway.start(cfg)
+    resp, body = await fetch(gw, "/x", "gzip")
     assert resp.status == 403 and resp.headers["Content-Encoding"] == "gzip"
     assert resp.headers["Content-Length"] == str(len(body))
     assert b"no entry" in zlib.decompress(body, 31)
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
-    gw = await make_gateway(example_config("response-compression", echo_upstream.url))
-    resp, body = await fetch(http, gw.url + "/demo/some/long/path?padding=" + "a" * 60, "gzip")
+async def test_doc_example(gateway, mock_upstream):
+    gw = await gateway.start(example_config("response-compression", mock_upstream.url))
+    resp, body = await fetch(gw, "/demo/some/long/path?padding=" + "a" * 60, "gzip")
     assert resp.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(body).startswith(b'{"method": "GET", "path": "/some/long/pa')
 

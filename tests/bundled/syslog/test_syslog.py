@@ -56,7 +56,7 @@ def _parse(datagram: bytes):
     return int(match[1]), int(match[3]), json.loads(match[4])
 
 
-async def test_severity_by_status_and_facility(make_gateway, echo_upstream, http):
+async def test_severity_by_status_and_facility(gateway, mock_upstream):
     col, transport, port = await collector()
     conf = {
         "successful_severity": "notice",
@@ -64,10 +64,10 @@ async def test_severity_by_status_and_facility(make_gateway, echo_upstream, http
         "server_errors_severity": "crit",
         "facility": "local3",
     }
-    gw = await make_gateway(_config(echo_upstream, conf), syslog_target=f"127.0.0.1:{port}")
+    gw = await gateway.start(_config(mock_upstream, conf), settings={"syslog_target": f"127.0.0.1:{port}"})
     for status in (200, 404, 503):
-        async with http.get(gw.url + f"/status/{status}") as resp:
-            assert resp.status == status
+        resp = await gw.get(f"/status/{status}")
+        assert resp.status == status
     await wait_until(lambda: len(col.datagrams) == 3)
     parsed = sorted((_parse(d) for d in col.datagrams), key=lambda p: p[2]["response"]["status"])
     local3 = 19 * 8
@@ -77,28 +77,28 @@ async def test_severity_by_status_and_facility(make_gateway, echo_upstream, http
 
 
 @pytest.mark.parametrize(("log_level", "expected"), [("info", 2), ("warning", 1), ("crit", 0)])
-async def test_log_level_filters_less_severe_entries(make_gateway, echo_upstream, http, log_level, expected):
+async def test_log_level_filters_less_severe_entries(gateway, mock_upstream, log_level, expected):
     col, transport, port = await collector()
     conf = {"log_level": log_level, "successful_severity": "info", "client_errors_severity": "warning"}
-    gw = await make_gateway(_config(echo_upstream, conf), syslog_target=f"127.0.0.1:{port}")
+    gw = await gateway.start(_config(mock_upstream, conf), settings={"syslog_target": f"127.0.0.1:{port}"})
     for status in (200, 404):
-        async with http.get(gw.url + f"/status/{status}") as resp:
-            assert resp.status == status
+        resp = await gw.get(f"/status/{status}")
+        assert resp.status == status
     await asyncio.sleep(0.3)
     assert len(col.datagrams) == expected
     transport.close()
 
 
-async def test_unix_socket_target(make_gateway, echo_upstream, http, tmp_path):
+async def test_unix_socket_target(gateway, mock_upstream, tmp_path):
     import socket
 
     path = str(tmp_path / "log.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(5)
-    gw = await make_gateway(_config(echo_upstream, {}), syslog_target=path)
-    async with http.get(gw.url + "/status/200") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(_config(mock_upstream, {}), settings={"syslog_target": path})
+    resp = await gw.get("/status/200")
+    assert resp.status == 200
     data = await asyncio.get_running_loop().run_in_executor(None, sock.recv, 65536)
     priority, _, entry = _parse(data)
     assert priority == 8 + 6  # user.info
@@ -106,11 +106,13 @@ async def test_unix_socket_target(make_gateway, echo_upstream, http, tmp_path):
     sock.close()
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
+async def test_doc_example(gateway, mock_upstream):
     col, transport, port = await collector()
-    gw = await make_gateway(example_config("syslog", echo_upstream.url), syslog_target=f"127.0.0.1:{port}")
-    async with http.get(gw.url + "/demo") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(
+        example_config("syslog", mock_upstream.url), settings={"syslog_target": f"127.0.0.1:{port}"}
+    )
+    resp = await gw.get("/demo")
+    assert resp.status == 200
     await wait_until(lambda: len(col.datagrams) == 1)
     priority, _, entry = _parse(col.datagrams[0])
     assert priority == 16 * 8 + 6  # local0.info

@@ -54,13 +54,13 @@ class LineServer:
         return self.server.sockets[0].getsockname()[1]
 
 
-async def test_lines_over_one_kept_connection(make_gateway, echo_upstream, http):
+async def test_lines_over_one_kept_connection(gateway, mock_upstream):
     srv = LineServer()
     port = await srv.start()
-    gw = await make_gateway(gateway_config(echo_upstream, "tcp-log", {"host": "127.0.0.1", "port": port}))
+    gw = await gateway.start(gateway_config(mock_upstream, "tcp-log", {"host": "127.0.0.1", "port": port}))
     for i in range(3):
-        async with http.get(gw.url + f"/api/{i}", headers={"Authorization": "x"}) as resp:
-            assert resp.status == 200
+        resp = await gw.get(f"/api/{i}", headers={"Authorization": "x"})
+        assert resp.status == 200
     await wait_until(lambda: len(srv.lines) == 3)
     assert {conn for conn, _ in srv.lines} == {1}  # keepalive: one connection
     entries = [json.loads(line) for _, line in srv.lines]
@@ -70,17 +70,17 @@ async def test_lines_over_one_kept_connection(make_gateway, echo_upstream, http)
     srv.server.close()
 
 
-async def test_keepalive_expiry_opens_a_new_connection(make_gateway, echo_upstream, http):
+async def test_keepalive_expiry_opens_a_new_connection(gateway, mock_upstream):
     srv = LineServer()
     port = await srv.start()
     conf = {"host": "127.0.0.1", "port": port, "keepalive": 100}
-    gw = await make_gateway(gateway_config(echo_upstream, "tcp-log", conf))
-    async with http.get(gw.url + "/api") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(gateway_config(mock_upstream, "tcp-log", conf))
+    resp = await gw.get("/api")
+    assert resp.status == 200
     await wait_until(lambda: len(srv.lines) == 1)
     await asyncio.sleep(0.3)
-    async with http.get(gw.url + "/api") as resp:
-        assert resp.status == 200
+    resp = await gw.get("/api")
+    assert resp.status == 200
     await wait_until(lambda: len(srv.lines) == 2)
     assert [conn for conn, _ in srv.lines] == [1, 2]
     srv.server.close()
@@ -114,42 +114,42 @@ def tls_context(tmp_path):
     return context
 
 
-async def test_tls_with_sni(make_gateway, echo_upstream, http, tls_context):
+async def test_tls_with_sni(gateway, mock_upstream, tls_context):
     srv = LineServer()
     seen: list[str | None] = []
     tls_context.sni_callback = lambda sslobj, name, ctx: seen.append(name)
     port = await srv.start(tls_context)
     conf = {"host": "127.0.0.1", "port": port, "tls": True, "tls_sni": "logs.example"}
-    gw = await make_gateway(gateway_config(echo_upstream, "tcp-log", conf))
-    async with http.get(gw.url + "/api") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(gateway_config(mock_upstream, "tcp-log", conf))
+    resp = await gw.get("/api")
+    assert resp.status == 200
     await wait_until(lambda: len(srv.lines) == 1)
     assert seen == ["logs.example"]
     assert json.loads(srv.lines[0][1])["response"]["status"] == 200
     srv.server.close()
 
 
-async def test_dead_server_never_delays_clients(make_gateway, echo_upstream, http, caplog):
+async def test_dead_server_never_delays_clients(gateway, mock_upstream, caplog):
     conf = {"host": "127.0.0.1", "port": free_port(), "timeout": 200}
-    gw = await make_gateway(gateway_config(echo_upstream, "tcp-log", conf))
+    gw = await gateway.start(gateway_config(mock_upstream, "tcp-log", conf))
     took = []
     for _ in range(10):
         started = time.perf_counter()
-        async with http.get(gw.url + "/api") as resp:
-            assert resp.status == 200
+        resp = await gw.get("/api")
+        assert resp.status == 200
         took.append(time.perf_counter() - started)
     assert max(took) < 1.0
     await wait_until(lambda: "failed to connect to 127.0.0.1" in caplog.text)
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
+async def test_doc_example(gateway, mock_upstream):
     srv = LineServer()
     port = await srv.start()
-    config = example_config("tcp-log", echo_upstream.url)
+    config = example_config("tcp-log", mock_upstream.url)
     config["plugins"][0]["config"]["port"] = port
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/demo") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(config)
+    resp = await gw.get("/demo")
+    assert resp.status == 200
     await wait_until(lambda: len(srv.lines) == 1)
     assert json.loads(srv.lines[0][1])["request"]["uri"] == "/demo"
     srv.server.close()

@@ -36,13 +36,13 @@ async def collector() -> tuple[Collector, asyncio.DatagramTransport, int]:
     return proto, transport, transport.get_extra_info("sockname")[1]
 
 
-async def test_one_datagram_per_request(make_gateway, echo_upstream, http):
+async def test_one_datagram_per_request(gateway, mock_upstream):
     col, transport, port = await collector()
     conf = {"host": "localhost", "port": port, "custom_fields_by_lua": {"kind": "return 'udp'"}}
-    gw = await make_gateway(gateway_config(echo_upstream, "udp-log", conf))
+    gw = await gateway.start(gateway_config(mock_upstream, "udp-log", conf))
     for i in range(3):
-        async with http.get(gw.url + f"/api/{i}") as resp:
-            assert resp.status == 200
+        resp = await gw.get(f"/api/{i}")
+        assert resp.status == 200
     await wait_until(lambda: len(col.datagrams) == 3)
     entries = [json.loads(d) for d in col.datagrams]
     assert sorted(e["request"]["uri"] for e in entries) == ["/api/0", "/api/1", "/api/2"]
@@ -51,13 +51,13 @@ async def test_one_datagram_per_request(make_gateway, echo_upstream, http):
     transport.close()
 
 
-async def test_doc_example(make_gateway, echo_upstream, http):
+async def test_doc_example(gateway, mock_upstream):
     col, transport, port = await collector()
-    config = example_config("udp-log", echo_upstream.url)
+    config = example_config("udp-log", mock_upstream.url)
     config["plugins"][0]["config"].update(host="127.0.0.1", port=port)
-    gw = await make_gateway(config)
-    async with http.get(gw.url + "/demo") as resp:
-        assert resp.status == 200
+    gw = await gateway.start(config)
+    resp = await gw.get("/demo")
+    assert resp.status == 200
     await wait_until(lambda: len(col.datagrams) == 1)
     assert json.loads(col.datagrams[0])["request"]["uri"] == "/demo"
     transport.close()
