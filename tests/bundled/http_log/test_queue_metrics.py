@@ -42,12 +42,11 @@ def _config(upstream_url: str, plugin_config: dict) -> dict:
     }
 
 
-async def _dropped(http, status_url: str) -> float | None:
+async def _dropped(gw) -> float | None:
     """``kong_log_queue_dropped_total{plugin="http-log"}`` (None when the series is absent)."""
-    async with http.get(status_url + "/metrics") as resp:
-        assert resp.status == 200
-        text = await resp.text()
-    for family in text_string_to_metric_families(text):
+    resp = await gw.metrics()
+    assert resp.status == 200
+    for family in text_string_to_metric_families(resp.text):
         if family.name == "kong_log_queue_dropped":
             assert family.type == "counter"
             for sample in family.samples:
@@ -56,30 +55,30 @@ async def _dropped(http, status_url: str) -> float | None:
     return None
 
 
-async def test_dropped_entries_are_a_counter_in_metrics(make_gateway, echo_upstream, http):
+async def test_dropped_entries_are_a_counter_in_metrics(gateway, mock_upstream):
     # the receiver refuses everything and the retry waits: the queue fills up
     queue = {"max_entries": 2, "initial_retry_delay": 5, "max_retry_time": 60}
     async with receiver(statuses=[500]) as rec:
-        gw = await make_gateway(_config(echo_upstream.url, {"http_endpoint": rec.url, "queue": queue}))
-        async with http.get(gw.url + "/api/first") as resp:
-            assert resp.status == 200
+        gw = await gateway.start(
+            _config(mock_upstream.url, {"http_endpoint": rec.url, "queue": queue}), status=True
+        )
+        assert (await gw.get("/api/first")).status == 200
         await rec.wait_for(1)  # the first entry is out (refused; its retry waits 5 s)
-        before = await _dropped(http, gw.status_url)
+        before = await _dropped(gw)
         assert before is not None  # the plugin's series exists (at its count so far) once it has a queue
         for i in range(9):
-            async with http.get(gw.url + f"/api/{i}") as resp:
-                assert resp.status == 200
+            assert (await gw.get(f"/api/{i}")).status == 200
         # nine entries into a queue of two: seven dropped (the oldest ones)
-        assert await _dropped(http, gw.status_url) == before + 7
+        assert await _dropped(gw) == before + 7
 
 
-async def test_stopping_sends_what_is_queued_and_closes_the_sessions(tmp_path, echo_upstream, http):
+async def test_stopping_sends_what_is_queued_and_closes_the_sessions(tmp_path, mock_upstream, http):
     # batches of two, or one after 60 s: the third entry waits in the queue
     queue = {"max_batch_size": 2, "max_coalescing_delay": 60}
     async with receiver() as rec:
         conf = tmp_path / "kong.yml"
         conf.write_text(
-            yaml.safe_dump(_config(echo_upstream.url, {"http_endpoint": rec.url + "/logs", "queue": queue}))
+            yaml.safe_dump(_config(mock_upstream.url, {"http_endpoint": rec.url + "/logs", "queue": queue}))
         )
         proxy, status = free_port(), free_port()
         args = [sys.executable, "-m", "host.cli", "start", "-c", str(conf), "--proxy-listen", f"127.0.0.1:{proxy}",
@@ -155,14 +154,14 @@ async def _until(check, timeout: float = 5.0) -> bool:
     return True
 
 
-async def test_stopping_closes_the_connection_to_the_log_server(echo_upstream, http):
+async def test_stopping_closes_the_connection_to_the_log_server(mock_upstream, http):
     peer = _Peer()
     server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
     endpoint = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/logs"
     settings = Settings(proxy_listen="127.0.0.1:0", status_listen="off", admin_listen="off")
     registry = build_registry(settings)
     gateway = Gateway(
-        settings, registry, load_data(_config(echo_upstream.url, {"http_endpoint": endpoint}), registry)
+        settings, registry, load_data(_config(mock_upstream.url, {"http_endpoint": endpoint}), registry)
     )
     await gateway.start()
     try:
