@@ -214,6 +214,8 @@ class Gateway:
             "max_line_size": self.settings.max_request_header_size,
             "max_field_size": self.settings.max_request_header_size,
             "max_headers": max(self.settings.lua_max_req_headers, 100) + 28,
+            # request bodies pass as the client sent them (a gzip body stays gzip), as in Kong
+            "auto_decompress": False,
         }
         listeners = parse_listeners(self.settings.proxy_listen)
         if any(listener.ssl for listener in listeners):  # certificates load before any socket opens

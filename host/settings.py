@@ -95,6 +95,9 @@ class Settings:
     # worker processes (host/workers/, sdk-docs/operations.md)
     nginx_worker_processes: str = "auto"  # a number, or auto: the cores this process may run on
     nginx_main_worker_shutdown_timeout: str = "10s"  # SIGTERM: how long in-flight requests may finish
+    # Kong's `env` directives: the environment variables Lua plugins may read with os.getenv
+    # ("NAME" or "NAME=value", Kong's "A; env B" accepted too); others read nil (TZ always passes)
+    nginx_main_env: list[str] = field(default_factory=list)
     # TLS of the proxy listeners (``ssl`` entries of proxy_listen) and of upstreams
     ssl_cert: list[str] = field(default_factory=list)  # PEM files; none: a self-signed default
     ssl_cert_key: list[str] = field(default_factory=list)  # one key file per ssl_cert entry

@@ -15,6 +15,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from host.proxy.headers import HOP_BY_HOP
 from pdk.errors import PDKArgumentError
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "lua_tostring",
     "lua_type",
     "plain_text",
+    "request_header_items",
+    "request_header_values",
     "store",
 ]
 
@@ -44,6 +47,7 @@ _valid_names: set[str] = set()
 _VALID_NAMES_MAX = 4096
 
 Headers = CIMultiDict[str] | CIMultiDictProxy[str]
+_HOP = frozenset(str(h).lower() for h in HOP_BY_HOP)
 
 
 def lua_type(value: Any) -> str:
@@ -206,12 +210,13 @@ class HeaderDict(dict[str, Any]):
         return dict.__contains__(self, name) or self.__missing__(name) is not None
 
 
-def header_dict(headers: Headers | None, max_headers: int) -> HeaderDict:
-    """Lower-case ``{name: value or [values]}`` from a multi-dict, at most ``max_headers`` lines."""
+def header_dict(headers: Headers | list[tuple[str, str]] | None, max_headers: int) -> HeaderDict:
+    """Lower-case ``{name: value or [values]}`` from a multi-dict (or a list of lines),
+    at most ``max_headers`` lines."""
     out = HeaderDict()
     if not headers:
         return out
-    for count, (name, value) in enumerate(headers.items()):
+    for count, (name, value) in enumerate(headers if headers.__class__ is list else headers.items()):
         if count >= max_headers:
             break
         key = name.lower()
@@ -223,3 +228,57 @@ def header_dict(headers: Headers | None, max_headers: int) -> HeaderDict:
         else:
             out[key] = [previous, value]
     return out
+
+
+# -- the request's headers as plugins left them ----------------------------------------------
+# Under nginx, kong.service.request.set_header changes the request's own headers, so a
+# later plugin's kong.request.get_header, ngx.req.get_headers and ngx.var.http_* see the
+# change, and kong.log.serialize() logs it.  Moongate keeps the client's headers
+# (ctx.headers) and the edited upstream copy (ctx.upstream_headers, without hop-by-hop
+# headers) apart; these two functions give the merged view.  A request no plugin edited
+# (no upstream copy, no Host set, no body replaced) reads the client's headers as they are.
+
+
+def request_header_values(ctx: Any, name: str) -> list[str]:
+    """Every value of request header ``name`` (lower-case) as plugins left it.
+
+    ``Host`` is the one ``kong.service.request.set_header("Host", ...)`` set, else the
+    client's; ``Content-Length`` follows a replaced body; other hop-by-hop headers are the
+    client's unless a plugin set them; the rest come from the edited copy when there is one.
+    """
+    if name == "host":
+        host = ctx.upstream_host_header
+        return [host] if host else ctx.headers.getall("Host", [])
+    if name == "content-length" and ctx.upstream_body is not None:
+        return [str(len(ctx.upstream_body))]
+    edited = ctx.upstream_headers_edited
+    if edited is None or (name in _HOP and name not in edited):
+        return ctx.headers.getall(name, [])
+    return edited.getall(name, [])
+
+
+def request_header_items(ctx: Any) -> Headers | list[tuple[str, str]]:
+    """All request header lines as plugins left them (see :func:`request_header_values`):
+    the client's multi-dict itself when nothing was edited, else a list of
+    ``(name, value)``: Host first, then the client's hop-by-hop headers, then the rest."""
+    edited = ctx.upstream_headers_edited
+    host = ctx.upstream_host_header
+    body = ctx.upstream_body
+    client = ctx.headers
+    if edited is None and host is None and body is None:
+        return client
+    host = host or client.get("Host")
+    items = [("Host", host)] if host else []
+    length_seen = False
+    for name, value in client.items():
+        lname = name.lower()
+        if lname == "host" or (edited is not None and (lname not in _HOP or name in edited)):
+            continue
+        if lname == "content-length" and body is not None:
+            value, length_seen = str(len(body)), True
+        items.append((name, value))
+    if body is not None and not length_seen and (edited is None or "Content-Length" not in edited):
+        items.append(("Content-Length", str(len(body))))
+    if edited is not None:
+        items.extend(line for line in edited.items() if line[0].lower() != "host")
+    return items

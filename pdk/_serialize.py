@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
-from host.proxy.headers import HOP_BY_HOP
 from pdk._body import query_args
 from pdk._copy import copy_data
+from pdk._headers import request_header_items
 from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError
 
@@ -107,18 +107,13 @@ def _header_lines(
 def _request_headers(ctx: Any, max_headers: int) -> dict[str, Any]:
     """The request's headers as plugins left them (Kong logs ``ngx.req.get_headers()``,
     which ``kong.service.request.set_header`` changes): the client's when nobody edited
-    them, else the edited ones plus the client's hop-by-hop headers; credentials redacted."""
-    edited = ctx.upstream_headers_edited
-    client = ctx.headers
-    if edited is None:
-        table = _header_table(client, max_headers) if client else {}
+    them, else the merged view of pdk/_headers.py (Host and Content-Length as sent, the
+    client's hop-by-hop headers, the edited ones); credentials redacted."""
+    items = request_header_items(ctx)  # the client's multi-dict itself when nobody edited it
+    if items.__class__ is list:
+        table = _header_lines(items, max_headers)
     else:
-        hop_names = client.keys() & HOP_BY_HOP  # the client's spelling of them
-        hop = [(n, v) for n, v in client.items() if n in hop_names and n not in edited] if hop_names else []
-        if len(edited) + len(hop) <= max_headers:
-            table = _header_lines(hop, max_headers, _header_table(edited, max_headers))
-        else:
-            table = _header_lines(chain(edited.items(), hop), max_headers)
+        table = _header_table(items, max_headers) if items else {}
     for name in _REDACTED:
         if name in table:
             table[name] = "REDACTED"

@@ -10,6 +10,12 @@ every certificate's private key), when Moongate's settings module does
 ``password``, ``passwd``, ``secret``, ``token`` or ``key``), so a setting added later
 is hidden by default.
 
+``enabled_headers`` and ``enabled_headers_upstream`` are derived as Kong's conf_loader
+derives them: a map of each header name Kong knows to whether the ``headers`` (or
+``headers_upstream``) setting turns it on; ``server_tokens`` turns on ``Via`` and
+``Server``, ``latency_tokens`` the four ``X-Kong-*-Latency`` headers, and ``off`` as the
+first token leaves all of them off.
+
 Lists are returned as tuples.  A setting that does not exist reads as ``None``, as a
 missing key reads as ``nil`` in Lua; writing anything raises ``cannot write to
 configuration``.
@@ -50,12 +56,46 @@ _KONG_SENSITIVE = frozenset(
 )
 _SENSITIVE_NAME = re.compile(r"(?:^|_)(?:password|passwd|secret|token|key)$")
 
+_LATENCY = (
+    "X-Kong-Proxy-Latency",
+    "X-Kong-Response-Latency",
+    "X-Kong-Admin-Latency",
+    "X-Kong-Upstream-Latency",
+)
+#: the tokens of ``headers`` (lower-case) -> the names in ``enabled_headers`` (Kong's HEADER_KEY_TO_NAME)
+HEADER_KEY_TO_NAME = {
+    "server_tokens": "server_tokens",
+    "latency_tokens": "latency_tokens",
+    **{
+        name.lower(): name
+        for name in ("Via", "Server", *_LATENCY, "X-Kong-Upstream-Status", "X-Kong-Request-Id")
+    },
+}
+#: the same for ``headers_upstream``
+UPSTREAM_HEADER_KEY_TO_NAME = {"x-kong-request-id": "X-Kong-Request-Id"}
+
 
 def is_sensitive(name: str) -> bool:
     """Whether the setting ``name`` is kept from plugin code."""
     from host.settings import SENSITIVE_SETTINGS
 
     return name in _KONG_SENSITIVE or name in SENSITIVE_SETTINGS or bool(_SENSITIVE_NAME.search(name))
+
+
+def enabled_headers(tokens: Any, names: Mapping[str, str]) -> dict[str, bool]:
+    """Header name -> on/off from the tokens of a ``headers`` setting (Kong's derivation)."""
+    enabled = dict.fromkeys(names.values(), False)
+    tokens = list(tokens or ())
+    if tokens and tokens[0] != "off":
+        for token in tokens:
+            name = names.get(str(token).lower()) if token != "off" else None
+            if name is not None:
+                enabled[name] = True
+    if enabled.get("server_tokens"):
+        enabled["Via"] = enabled["Server"] = True
+    if enabled.get("latency_tokens"):
+        enabled.update(dict.fromkeys(_LATENCY, True))
+    return enabled
 
 
 def _frozen(value: Any) -> Any:
@@ -82,6 +122,10 @@ class Configuration(Mapping[str, Any]):
         settings = _settings.default_settings()
         if settings is not self._source:
             data = {k: _frozen(v) for k, v in settings.public_view().items() if not is_sensitive(k)}
+            data["enabled_headers"] = enabled_headers(data.get("headers"), HEADER_KEY_TO_NAME)
+            data["enabled_headers_upstream"] = enabled_headers(
+                data.get("headers_upstream"), UPSTREAM_HEADER_KEY_TO_NAME
+            )
             object.__setattr__(self, "_data", data)
             object.__setattr__(self, "_source", settings)
         return self._data

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from pdk import _forwarded
 from pdk._body import BODY_TOO_LARGE, decode_body, parse_args, query_args, supported_mime
-from pdk._headers import HeaderDict, check_max, header_dict, lookup
+from pdk._headers import (
+    HeaderDict,
+    check_max,
+    header_dict,
+    lookup,
+    request_header_items,
+    request_header_values,
+)
 from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError, PDKError
 from pdk.phases import BODY_IN, NOT_INIT_WORKER, REQUEST, phase_checked
@@ -42,6 +49,14 @@ __all__ = [
     "get_start_time",
     "get_uri_captures",
 ]
+
+
+def _untouched(ctx: Context) -> bool:
+    """Whether no plugin edited the request's headers (the common case: read the client's).
+
+    Reads the slot behind ``ctx.upstream_headers_edited`` directly: on this hot path the
+    property call would cost more than the lookup itself."""
+    return ctx._upstream_headers is None and ctx.upstream_host_header is None and ctx.upstream_body is None
 
 
 @phase_checked(REQUEST)
@@ -259,7 +274,9 @@ def get_query(ctx: Context, max_args: int | None = None) -> dict[str, Any]:
 def get_header(ctx: Context, name: str) -> str | None:
     """The first value of a request header.
 
-    The name is case-insensitive and ``_`` may stand for ``-``.
+    The name is case-insensitive and ``_`` may stand for ``-``.  Headers an earlier
+    plugin set, added or cleared with ``kong.service.request`` read as they were left,
+    as under nginx (where those functions change the request's headers).
 
     Args:
         name: the header name.
@@ -274,12 +291,21 @@ def get_header(ctx: Context, name: str) -> str | None:
         Lua: local v = kong.request.get_header("X-Foo")
         Python: v = kong.request.get_header("X-Foo")
     """
-    return lookup(ctx.headers, name)
+    # nothing edited (see _untouched, inlined on this hot path): the client's headers
+    if ctx._upstream_headers is None and ctx.upstream_host_header is None and ctx.upstream_body is None:
+        return lookup(ctx.headers, name)
+    if name.__class__ is not str:
+        raise PDKArgumentError("header name must be a string")
+    lname = name.lower()
+    values = request_header_values(ctx, lname)
+    if not values and "_" in lname:
+        values = request_header_values(ctx, lname.replace("_", "-"))
+    return values[0] if values else None
 
 
 @phase_checked(REQUEST)
 def get_headers(ctx: Context, max_headers: int | None = None) -> HeaderDict:
-    """The request headers.
+    """The request headers (as earlier plugins left them, see ``get_header``).
 
     Args:
         max_headers: the most header lines to read, 1..1000 (default ``lua_max_req_headers``, 100).
@@ -295,9 +321,10 @@ def get_headers(ctx: Context, max_headers: int | None = None) -> HeaderDict:
         Lua: local headers = kong.request.get_headers() -- headers["x-foo"]
         Python: headers = kong.request.get_headers()  # headers["x-foo"]
     """
+    headers = ctx.headers if _untouched(ctx) else request_header_items(ctx)
     if max_headers is None:
-        return header_dict(ctx.headers, settings_of(ctx).lua_max_req_headers)
-    return header_dict(ctx.headers, check_max(max_headers, "max_headers"))
+        return header_dict(headers, settings_of(ctx).lua_max_req_headers)
+    return header_dict(headers, check_max(max_headers, "max_headers"))
 
 
 @phase_checked(BODY_IN)

@@ -193,6 +193,7 @@ def _flat_headers(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _flat_request_headers(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``kong.request.get_headers`` as :class:`FlatPairs`, read straight from the request
     when called without ``max_headers`` in its phases (the Lua side merges repeats)."""
+    from pdk._headers import request_header_items
     from pdk._settings import settings_of
 
     general = _flat_headers(fn)
@@ -205,7 +206,8 @@ def _flat_request_headers(fn: Callable[..., Any]) -> Callable[..., Any]:
         limit = settings_of(ctx).lua_max_req_headers
         out: list[bytes] = []
         add = out.append
-        for count, (name, value) in enumerate(ctx.headers.items()):
+        items = request_header_items(ctx)  # as earlier plugins left them (the client's if unedited)
+        for count, (name, value) in enumerate(items if items.__class__ is list else items.items()):
             if count >= limit:
                 break
             add(name.lower().encode("utf-8", "surrogateescape"))

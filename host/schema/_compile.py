@@ -2,8 +2,9 @@
 
 Every structural mistake in a definition is reported here, once, as a
 :class:`SchemaDefinitionError` naming the field path: unknown types and
-attributes, attributes that do not fit the type, malformed validator arguments,
-entity checks naming unknown fields, and so on.
+attributes, validators that do not fit the type, malformed validator arguments,
+entity checks naming unknown fields, and so on.  As in Kong's metaschema, nested
+definitions a type does not use (``elements`` on a number) are checked, then ignored.
 """
 
 from __future__ import annotations
@@ -193,6 +194,23 @@ def _check_validator_arg(path: str, name: str, arg: Any) -> None:
                 raise _fail(path, f"invalid Lua pattern {pattern!r} in '{name}': {exc}") from exc
 
 
+def _check_unused(path: str, attr: str, value: Any) -> None:
+    """An attribute the field's type does not use (``elements`` on a number, ...).
+
+    Kong's metaschema restricts only validator attributes to the types they fit; a nested
+    definition on a type that does not use it is still checked as a definition (so
+    mistakes in it are reported) and then has no effect.  Plugins in the wild carry such
+    leftovers (Moesif's ``batch_size`` has ``elements``), so they are accepted here too.
+    """
+    if attr in ("elements", "keys", "values"):
+        if not isinstance(value, dict):
+            raise _fail(path, f"'{attr}' must be a table")
+        compile_field(attr, value, f"{path}.{attr}", forced_required=True)
+    elif attr == "fields":
+        for fname, fraw in _field_items(value, f"{path}.fields"):
+            compile_field(fname, fraw, _join(path, fname))
+
+
 def compile_field(
     name: str, raw: Any, path: str, *, entity: bool = False, forced_required: bool = False
 ) -> FieldDef:
@@ -219,7 +237,7 @@ def compile_field(
         if types is None:
             raise _fail(path, f"unknown attribute '{attr}'")
         if ftype not in types:
-            raise _fail(path, f"field of type '{ftype}' cannot have attribute '{attr}'")
+            _check_unused(path, attr, raw[attr])
     for name_ in VALIDATOR_ORDER:
         if name_ in raw:
             _check_validator_arg(path, name_, raw[name_])

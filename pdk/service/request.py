@@ -322,7 +322,7 @@ def set_raw_body(ctx: Context, body: str | bytes) -> None:
         Python: kong.service.request.set_raw_body("Hello, world!")
     """
     if isinstance(body, str):
-        body = body.encode()
+        body = body.encode("utf-8", "surrogateescape")  # binary bytes from Lua cross as such
     elif not isinstance(body, bytes | bytearray):
         raise PDKArgumentError("body must be a string")
     ctx.upstream_body = bytes(body)

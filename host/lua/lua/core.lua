@@ -438,14 +438,30 @@ function new_env(plugin)
   return env
 end
 
+-- Globals that modules set when loaded under Lua 5.1 (LuaSocket's `ltn12` and
+-- `socket`): plugins use them without requiring them, so a trusted plugin's environment
+-- resolves them on first use (then keeps them as plain globals).
+local MODULE_GLOBALS = { ltn12 = "ltn12", socket = "socket" }
+local MODULE_GLOBALS_MT = {
+  __index = function(env, k)
+    local name = MODULE_GLOBALS[k]
+    if name == nil then return nil end
+    local v = load_shared_module(name)
+    if v ~= nil then rawset(env, k, v) end
+    return v
+  end,
+}
+
 --- A trusted plugin's globals: the safe base, its own copies of the library tables,
---- `require` for anything the host resolves, views of `kong` and `ngx`.
+--- `require` for anything the host resolves, views of `kong` and `ngx`, `os.getenv`
+--- for the variables the operator declared (moongate.getenv), and the module globals.
 function ENV_BUILDERS.trusted(plugin)
-  local env = copy(BASE)
+  local env = setmetatable(copy(BASE), MODULE_GLOBALS_MT)
   env.string = copy(safe_string)
   env.table = copy(table)
   env.math = copy(math)
   env.os = copy(safe_os)
+  env.os.getenv = load_shared_module("moongate.getenv")
   env.bit = copy(bit)
   env.coroutine = new_coroutine_lib()
   env.require = make_require(plugin)

@@ -2,7 +2,7 @@
 
 ``$upstream_uri`` is the router's path until a plugin sets it (the full request target
 once the proxy built it), ``$args`` is the query sent upstream, ``$http_*`` are the
-request headers as they will be sent upstream (hop-by-hop ones as received), and the
+request headers as plugins left them (``pdk._headers.request_header_values``), and the
 ``$upstream_x_forwarded_*`` values come from the proxy's own forwarded-header rules.
 Writable, as in Kong: ``upstream_uri``, ``upstream_host``, ``upstream_scheme`` and ``args``.
 """
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 from host.context import current_context
-from host.proxy.headers import FORWARDED, HOP_BY_HOP, forwarded_headers
+from host.proxy.headers import FORWARDED, forwarded_headers
 from host.settings import parse_listen
-from pdk._headers import lua_tostring
+from pdk._headers import lua_tostring, request_header_items, request_header_values
 from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError
 from pdk.phases import REQUEST
@@ -38,9 +38,7 @@ __all__ = [
 ]
 
 _REQUEST = int(REQUEST)
-_HOP = frozenset(str(h).lower() for h in HOP_BY_HOP)
 _DEFAULT_PORTS = (("http", 80), ("https", 443))
-_MISSING = object()
 #: the variables Kong's nginx template declares with ``set`` that Moongate maps, and $args
 _WRITABLE = ("upstream_uri", "upstream_host", "upstream_scheme", "args")
 
@@ -70,34 +68,15 @@ def host_port(host: str, scheme: str, port: int) -> str:
 
 
 def _req_header(ctx: Context, name: str) -> str | None:
-    """``$http_<name>``: the request header as sent upstream (hop-by-hop ones as received)."""
-    upstream = _edited_headers(ctx)
-    if name == "host":
-        values = [ctx.upstream_host_header] if ctx.upstream_host_header else ctx.headers.getall("Host", [])
-    elif name == "content-length" and ctx.upstream_body is not None:
-        values = [str(len(ctx.upstream_body))]
-    elif upstream is None or (name in _HOP and name not in upstream):
-        values = ctx.headers.getall(name, [])
-    else:
-        values = upstream.getall(name, [])
+    """``$http_<name>``: the request header as plugins left it (``request_header_values``)."""
+    values = request_header_values(ctx, name)
     return ("; " if name == "cookie" else ", ").join(values) if values else None
 
 
 def request_headers(ctx: Context) -> list[tuple[str, str]]:
-    """The request headers ``ngx.req.get_headers`` shows (see :func:`_req_header`)."""
-    upstream = _edited_headers(ctx)
-    if upstream is None:
-        return list(ctx.headers.items())
-    host = ctx.upstream_host_header or ctx.headers.get("Host")
-    items = [("Host", host)] if host else []
-    for name, value in ctx.headers.items():
-        lname = name.lower()
-        if lname in _HOP and lname != "host" and name not in upstream:
-            if lname == "content-length" and ctx.upstream_body is not None:
-                value = str(len(ctx.upstream_body))
-            items.append((name, value))
-    items.extend(upstream.items())
-    return items
+    """The request headers ``ngx.req.get_headers`` shows (``request_header_items``)."""
+    items = request_header_items(ctx)
+    return items if items.__class__ is list else list(items.items())
 
 
 def _cookie(ctx: Context, name: str) -> str | None:
@@ -146,12 +125,6 @@ def _forwarded(name: str) -> Any:
         return forwarded_headers(ctx)[index] or ""
 
     return get
-
-
-def _edited_headers(ctx: Context) -> Any:
-    """The upstream headers if a plugin (or this module) asked for them, else None."""
-    edited = getattr(ctx, "upstream_headers_edited", _MISSING)
-    return ctx.upstream_headers if edited is _MISSING else edited
 
 
 def _seconds(value: float) -> str:

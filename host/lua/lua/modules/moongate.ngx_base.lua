@@ -43,12 +43,30 @@ for k, v in pairs(constants) do ngx[k] = v end
 
 -- A public function over a Python one: RAISE becomes an error at the caller's line,
 -- EXIT ends the handler.  (Not a tail call, so that level 2 is the plugin's code.)
-local function api(pyfn)
+-- `results` is how many values OpenResty's function returns: 0 (none), 1 (exactly one,
+-- so `f(ngx.req.get_body_data())` passes one argument) or 2 (`value, err`: the second
+-- only when there is one, e.g. `args, "truncated"` or `nil, err`).
+local function api(pyfn, results)
+  if results == 0 then
+    return function(...)
+      local a, b = pyfn(...)
+      if a == RAISE then error(b, 2) end
+      if a == EXIT then return H.exit() end
+    end
+  elseif results == 1 then
+    return function(...)
+      local a, b = pyfn(...)
+      if a == RAISE then error(b, 2) end
+      if a == EXIT then return H.exit() end
+      return a
+    end
+  end
   return function(...)
-    local a, b, c = pyfn(...)
+    local a, b = pyfn(...)
     if a == RAISE then error(b, 2) end
     if a == EXIT then return H.exit() end
-    return a, b, c
+    if b == nil then return a end
+    return a, b
   end
 end
 
@@ -123,7 +141,7 @@ function ngx.say(...)
   return ok
 end
 function ngx.flush() return 1 end
-ngx.eof = api(B.eof)
+ngx.eof = api(B.eof, 2)
 
 local py_exit, py_redirect = B.exit, B.redirect
 function ngx.exit(status)
@@ -169,7 +187,8 @@ local function headers_getter(pyfn)
     local h, err = pyfn(max, raw)
     if h == RAISE then error(err, 2) end
     if not raw and type(h) == "table" then setmetatable(h, HEADERS_MT) end
-    return h, err
+    if err == nil then return h end
+    return h, err -- `headers, "truncated"`
   end
 end
 
@@ -206,21 +225,21 @@ ngx.var = setmetatable({}, {
 ---------------------------------------------------------------------------------
 local req = {
   get_headers = headers_getter(B.req_get_headers),
-  set_header = api(B.req_set_header),
-  clear_header = api(B.req_clear_header),
-  get_uri_args = api(B.req_get_uri_args),
-  get_query_args = api(B.req_get_uri_args),
-  get_post_args = api(B.req_get_post_args),
-  get_method = api(B.req_get_method),
-  set_method = api(B.req_set_method),
-  http_version = api(B.req_http_version),
-  start_time = api(B.req_start_time),
-  raw_header = api(B.req_raw_header),
-  set_uri = api(B.req_set_uri),
-  set_uri_args = api(B.req_set_uri_args),
-  get_body_data = api(B.req_get_body_data),
-  set_body_data = api(B.req_set_body_data),
-  is_internal = api(B.req_is_internal),
+  set_header = api(B.req_set_header, 0),
+  clear_header = api(B.req_clear_header, 0),
+  get_uri_args = api(B.req_get_uri_args, 2),
+  get_query_args = api(B.req_get_uri_args, 2),
+  get_post_args = api(B.req_get_post_args, 2),
+  get_method = api(B.req_get_method, 1),
+  set_method = api(B.req_set_method, 0),
+  http_version = api(B.req_http_version, 1),
+  start_time = api(B.req_start_time, 1),
+  raw_header = api(B.req_raw_header, 1),
+  set_uri = api(B.req_set_uri, 0),
+  set_uri_args = api(B.req_set_uri_args, 0),
+  get_body_data = api(B.req_get_body_data, 1),
+  set_body_data = api(B.req_set_body_data, 0),
+  is_internal = api(B.req_is_internal, 1),
 }
 -- Moongate reads the body before the plugins run and never spools it to a file
 function req.read_body() end

@@ -1,0 +1,6 @@
+return {
+  name = "compat-globals",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}

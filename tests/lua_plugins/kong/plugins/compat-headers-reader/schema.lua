@@ -1,0 +1,6 @@
+return {
+  name = "compat-headers-reader",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}

@@ -1,0 +1,8 @@
+return {
+  name = "compat-headers-writer",
+  fields = {
+    { config = { type = "record", fields = {
+        { host = { type = "string" } },
+    } } },
+  },
+}

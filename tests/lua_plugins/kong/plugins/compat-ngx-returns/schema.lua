@@ -1,0 +1,6 @@
+return {
+  name = "compat-ngx-returns",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}
