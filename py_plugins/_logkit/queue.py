@@ -53,6 +53,17 @@ def dropped_entries() -> dict[str, int]:
     return dict(_DROPPED)
 
 
+async def finish_tasks(tasks: list[asyncio.Task[None]], timeout: float) -> None:
+    """Let ``tasks`` finish within ``timeout`` seconds; cancel (and await) the others."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+
+
 def count_dropped(plugin: str, count: int) -> None:
     """``count`` entries of ``plugin`` were lost (0: only make its metric series)."""
     if count:
@@ -241,12 +252,7 @@ async def flush_queues(plugin: str, timeout: float = SHUTDOWN_FLUSH_TIME) -> Non
             tasks.append(queue.task)
         tasks.extend(queue.tasks)
     try:
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+        await finish_tasks(tasks, timeout)
     finally:
         for queue in queues:
             if queue.entries:

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from typing import Any
 
-from py_plugins._logkit.queue import WARNING_INTERVAL, count_dropped
+from py_plugins._logkit.queue import WARNING_INTERVAL, count_dropped, finish_tasks
 
 __all__ = ["TcpSender", "DatagramSender", "tcp_sender", "datagram_sender", "close_senders"]
 
@@ -231,13 +231,7 @@ async def close_senders(plugin: str, timeout: float = 2.0) -> None:
     loop = asyncio.get_running_loop()
     tcp = [(key, s) for key, s in _TCP.items() if key[0] is loop and key[1] == plugin]
     dgram = [(key, s) for key, s in _DGRAM.items() if key[0] is loop and key[1] == plugin]
-    tasks = [s.task for _, s in (*tcp, *dgram) if s.task is not None]
-    if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+    await finish_tasks([s.task for _, s in (*tcp, *dgram) if s.task is not None], timeout)
     for key, sender in tcp:
         _TCP.pop(key, None)
         if sender.pending:

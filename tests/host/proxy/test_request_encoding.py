@@ -21,20 +21,16 @@ async def _capturing_upstream(seen: list[tuple[str | None, bytes]]) -> web.AppRu
     return runner
 
 
-def _port(runner: web.AppRunner) -> int:
-    return runner.addresses[0][1]
+def _config(runner: web.AppRunner, plugins: list[dict] | None = None) -> dict:
+    service = {"url": f"http://127.0.0.1:{runner.addresses[0][1]}", "routes": [{"paths": ["/"]}]}
+    return {"_format_version": "3.0", "services": [service], "plugins": plugins or []}
 
 
 async def test_a_gzip_request_body_is_forwarded_untouched(make_gateway, http):
     seen: list[tuple[str | None, bytes]] = []
     up = await _capturing_upstream(seen)
     try:
-        gw = await make_gateway(
-            {
-                "_format_version": "3.0",
-                "services": [{"url": f"http://127.0.0.1:{_port(up)}", "routes": [{"paths": ["/"]}]}],
-            }
-        )
+        gw = await make_gateway(_config(up))
         body = gzip.compress(b'{"hello": "world"}')
         headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
         async with http.post(gw.url + "/in", data=body, headers=headers) as resp:
@@ -48,18 +44,9 @@ async def test_a_binary_body_set_from_lua_reaches_the_upstream_byte_for_byte(mak
     seen: list[tuple[str | None, bytes]] = []
     up = await _capturing_upstream(seen)
     try:
+        code = "kong.service.request.set_raw_body('\\0\\255\\254binary\\128')"
         gw = await make_gateway(
-            {
-                "_format_version": "3.0",
-                "services": [{"url": f"http://127.0.0.1:{_port(up)}", "routes": [{"paths": ["/"]}]}],
-                "plugins": [
-                    {
-                        "name": "pre-function",
-                        "config": {"access": ["kong.service.request.set_raw_body('\\0\\255\\254binary\\128')"]},
-                    }
-                ],
-            },
-            plugins_dirs=[],
+            _config(up, [{"name": "pre-function", "config": {"access": [code]}}]), plugins_dirs=[]
         )
         async with http.post(gw.url + "/in", data=b"text") as resp:
             assert resp.status == 200
