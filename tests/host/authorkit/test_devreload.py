@@ -4,6 +4,10 @@ reported with file and line while the previous version keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +18,8 @@ from host.config import load_file
 from host.devreload import DevReloader
 from host.gateway import Gateway, build_registry
 from host.settings import Settings
-from tests.host.authorkit._support import cli_process, lua_plugin
+from tests.conftest import free_port
+from tests.host.authorkit._support import ENV, REPO, cli_process, lua_plugin
 
 LUA_HANDLER = """-- sets X-Dev to a fixed value
 local H = {{ PRIORITY = 1000, VERSION = "1.0.0" }}
@@ -150,65 +155,65 @@ def test_dev_command_needs_something_to_watch():
     assert "nothing to watch" in result.stderr
 
 
+class _Watching:
+    """A ``moongate`` process watching a plugin folder (Lua ``dev-hdr``, Python ``py_hdr``)
+    and a declarative file, and a client reading the headers they set."""
+
+    def __init__(self, tmp_path: Path, upstream_url: str) -> None:
+        self.plugins = tmp_path / "plugins"
+        self.folder = lua_plugin(self.plugins, "dev-hdr", LUA_HANDLER.format(value="v1"))
+        (self.plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p1"))
+        self.config = tmp_path / "kong.yml"
+        write_config(self.config, upstream_url, "a")
+        self.port = free_port()
+        self.proc: subprocess.Popen[str] | None = None
+
+    def run(self, *argv: object) -> subprocess.Popen[str]:
+        """Start ``moongate *argv`` on this port, without a status listener."""
+        listen = ["--proxy-listen", f"127.0.0.1:{self.port}", "--status-listen", "off", "--log-level", "warn"]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "host.cli", *map(str, argv), *listen],
+            env={**ENV, "PYTHONPATH": str(REPO)},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return self.proc
+
+    async def wait_for(self, session: aiohttp.ClientSession, expected: str | tuple[str, str]) -> None:
+        """Until ``X-Dev`` (a str) or ``(X-Dev, X-Py)`` (a tuple) reads ``expected``."""
+
+        async def seen() -> object:
+            try:
+                async with session.get(f"http://127.0.0.1:{self.port}/") as resp:
+                    both = (resp.headers.get("X-Dev"), resp.headers.get("X-Py"))
+            except aiohttp.ClientError:
+                both = (None, None)
+            return both[0] if isinstance(expected, str) else both
+
+        deadline = time.monotonic() + 30
+        while (last := await seen()) != expected:
+            assert time.monotonic() < deadline, f"never saw {expected}, last {last}"
+            await asyncio.sleep(0.1)
+
+    def stop(self) -> str:
+        """SIGINT; the process's stderr once it exited cleanly."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGINT)
+        _out, err = self.proc.communicate(timeout=30)
+        assert self.proc.returncode == 0, err
+        return err
+
+
 async def test_dev_command_reloads_an_edited_plugin(tmp_path, echo_upstream):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from tests.conftest import free_port
-    from tests.host.authorkit._support import ENV, REPO
-
-    plugins = tmp_path / "plugins"
-    folder = lua_plugin(plugins, "dev-hdr", LUA_HANDLER.format(value="v1"))
-    (plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p1"))
-    config = tmp_path / "kong.yml"
-    write_config(config, echo_upstream.url, "a")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "host.cli",
-            "dev",
-            "-c",
-            config,
-            "--plugins-dir",
-            plugins,
-            "--proxy-listen",
-            f"127.0.0.1:{port}",
-            "--status-listen",
-            "off",
-            "--log-level",
-            "warn",
-        ],
-        env={**ENV, "PYTHONPATH": str(REPO)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    w = _Watching(tmp_path, echo_upstream.url)
+    w.run("dev", "-c", w.config, "--plugins-dir", w.plugins)
     try:
         async with aiohttp.ClientSession() as session:
-
-            async def header() -> str | None:
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/") as resp:
-                        return resp.headers.get("X-Dev")
-                except aiohttp.ClientError:
-                    return None
-
-            async def wait_for(value: str) -> None:
-                deadline = time.monotonic() + 30
-                while await header() != value:
-                    assert time.monotonic() < deadline, f"X-Dev never became {value}"
-                    await asyncio.sleep(0.1)
-
-            await wait_for("v1")
-            (folder / "handler.lua").write_text(LUA_HANDLER.format(value="edited"))
-            await wait_for("edited")
+            await w.wait_for(session, "v1")
+            (w.folder / "handler.lua").write_text(LUA_HANDLER.format(value="edited"))
+            await w.wait_for(session, "edited")
     finally:
-        os.kill(proc.pid, signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+        err = w.stop()
     assert "moongate dev: plugins reloaded" in err
 
 
@@ -219,55 +224,21 @@ def test_start_reload_refuses_a_database():
 
 
 async def test_start_reload_watches_plugins_and_the_declarative_file(tmp_path, echo_upstream):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from tests.conftest import free_port
-    from tests.host.authorkit._support import ENV, REPO
-
-    plugins = tmp_path / "plugins"
-    folder = lua_plugin(plugins, "dev-hdr", LUA_HANDLER.format(value="v1"))
-    (plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p1"))
-    config = tmp_path / "kong.yml"
-    write_config(config, echo_upstream.url, "a")
-    port = free_port()
+    w = _Watching(tmp_path, echo_upstream.url)
     prefix = tmp_path / "prefix"
-    argv = ["start", "--reload", "-c", config, "--plugins-dir", plugins, "-p", prefix]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "host.cli", *map(str, argv), "--proxy-listen", f"127.0.0.1:{port}"]
-        + ["--status-listen", "off", "--workers", "4", "--log-level", "warn"],
-        env={**ENV, "PYTHONPATH": str(REPO)},
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = w.run(
+        "start", "--reload", "-c", w.config, "--plugins-dir", w.plugins, "-p", prefix, "--workers", "4"
     )
     try:
         async with aiohttp.ClientSession() as session:
-
-            async def headers() -> tuple[str | None, str | None]:
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/") as resp:
-                        return resp.headers.get("X-Dev"), resp.headers.get("X-Py")
-                except aiohttp.ClientError:
-                    return None, None
-
-            async def wait_for(expected: tuple[str, str]) -> None:
-                deadline = time.monotonic() + 30
-                while await headers() != expected:
-                    assert time.monotonic() < deadline, f"never saw {expected}, last {await headers()}"
-                    await asyncio.sleep(0.1)
-
-            await wait_for(("v1", "a-p1"))
+            await w.wait_for(session, ("v1", "a-p1"))
             assert (prefix / "moongate.pid").read_text().strip() == str(proc.pid)
-            (folder / "handler.lua").write_text(LUA_HANDLER.format(value="edited"))
-            await wait_for(("edited", "a-p1"))
-            (plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p2"))
-            await wait_for(("edited", "a-p2"))
-            write_config(config, echo_upstream.url, "b")  # the declarative file
-            await wait_for(("edited", "b-p2"))
+            (w.folder / "handler.lua").write_text(LUA_HANDLER.format(value="edited"))
+            await w.wait_for(session, ("edited", "a-p1"))
+            (w.plugins / "py_hdr.py").write_text(PY_PLUGIN.format(value="p2"))
+            await w.wait_for(session, ("edited", "a-p2"))
+            write_config(w.config, echo_upstream.url, "b")  # the declarative file
+            await w.wait_for(session, ("edited", "b-p2"))
     finally:
-        os.kill(proc.pid, signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+        err = w.stop()
     assert "moongate dev: plugins reloaded" in err
