@@ -201,6 +201,8 @@ def load_plugin_entities(registry: PluginRegistry) -> dict[str, PluginLoadError]
             registry.get(name).extra[ENTITIES_KEY] = types  # type: ignore[union-attr]
             accepted.extend(types)
     if host is not None:
+        from host.lua.modules.moongate_db import DAOS_SCHEMAS_KEY  # kong.db imports this module
+
         host.state[DECLARED_KEY] = accepted  # what kong.db serves (host/lua/modules/moongate_db.py)
-        host.state.pop("daos_schemas", None)
+        host.state.pop(DAOS_SCHEMAS_KEY, None)
     return failed

@@ -34,7 +34,7 @@ from host.plugins.spec import PluginLoadError
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
 
-__all__ = ["backing", "entity_meta", "daos_schemas", "meta_of"]
+__all__ = ["backing", "entity_meta", "daos_schemas", "daos_view", "meta_of", "DAOS_SCHEMAS_KEY"]
 
 log = logging.getLogger("moongate.lua")
 
@@ -115,14 +115,27 @@ def _declared(host: LuaHost) -> list[EntityType]:
     return types
 
 
+#: where a runtime keeps kong.db's view of the daos.lua entities (``host.state``); an
+#: isolated worker fills it from the gateway's ``init`` frame
+DAOS_SCHEMAS_KEY = "daos_schemas"
+
+
+def daos_view(declared: list[EntityType]) -> dict[str, dict[str, Any]]:
+    """Entity name -> DAO view (plain data) of the entity types plugins declared; the
+    first declaration wins; ``daos_plugin`` names the plugin whose ``dao`` module the Lua
+    side looks up."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for etype in declared:
+        if etype.name not in CORE_ENTITIES:
+            schemas.setdefault(etype.name, {**meta_of(etype), "daos_plugin": etype.plugin})
+    return schemas
+
+
 def daos_schemas(host: LuaHost) -> dict[str, dict[str, Any]]:
-    """Entity name -> DAO view of the entities the runtime's plugins declare (built once)."""
-    schemas: dict[str, dict[str, Any]] | None = host.state.get("daos_schemas")
+    """:func:`daos_view` of the runtime's plugins (built once per runtime)."""
+    schemas: dict[str, dict[str, Any]] | None = host.state.get(DAOS_SCHEMAS_KEY)
     if schemas is None:
-        schemas = host.state["daos_schemas"] = {}
-        for etype in _declared(host):
-            if etype.name not in CORE_ENTITIES:
-                schemas.setdefault(etype.name, meta_of(etype))
+        schemas = host.state[DAOS_SCHEMAS_KEY] = daos_view(_declared(host))
     return schemas
 
 

@@ -23,96 +23,9 @@ local fmt, concat, sort, floor = string.format, table.concat, table.sort, math.f
 local null = H.null
 local STRATEGY = "off"
 
----------------------------------------------------------------------------------
--- Kong's DAO errors (kong/db/errors.lua): err_t tables printed as "[off] message"
----------------------------------------------------------------------------------
-local E = { MISSING_PK = "missing primary key", REQUIRED = "required field missing" }
+-- Kong's err_t objects and key validation (moongate.db_errors.lua)
+local E = H.require("moongate.db_errors")
 
-local ERR_MT = {
-  __tostring = function(e)
-    local m = e.message
-    if m == nil or m == null then m = e.name end
-    return "[" .. e.strategy .. "] " .. m
-  end,
-  __concat = function(a, b) return tostring(a) .. tostring(b) end,
-}
-
-local function err_t(code, name, message, fields)
-  return setmetatable({ code = code, name = name, message = message or null, strategy = STRATEGY,
-    fields = fields }, ERR_MT)
-end
-
--- Penlight's pretty.write(t, ""): {id="x",name="y"} (keys sorted)
-local function pretty(v)
-  if type(v) == "string" then return fmt("%q", v) end
-  if type(v) ~= "table" then return tostring(v) end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local parts = {}
-  for i, k in ipairs(keys) do
-    local kt = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or "[" .. pretty(k) .. "]"
-    parts[i] = kt .. "=" .. pretty(v[k])
-  end
-  return "{" .. concat(parts, ",") .. "}"
-end
-
-function E.invalid_primary_key(errors)
-  return err_t(1, "invalid primary key", fmt("invalid primary key: '%s'", pretty(errors)), errors)
-end
-function E.not_found(pk)
-  return err_t(6, "not found", fmt("could not find the entity with primary key '%s'", pretty(pk)), pk)
-end
-function E.not_found_by_field(filter)
-  return err_t(6, "not found", fmt("could not find the entity with '%s'", pretty(filter)), filter)
-end
-function E.invalid_offset(offset, err)
-  return err_t(7, "invalid offset", fmt("'%s' is not a valid offset: %s", offset, err))
-end
-function E.invalid_size(err) return err_t(9, "invalid size", err) end
-function E.invalid_unique(name, err) return err_t(10, "invalid unique " .. name, err) end
-function E.operation_unsupported(err) return err_t(12, "operation unsupported", err) end
-function E.invalid_foreign_key(errors)
-  return err_t(16, "invalid foreign key", fmt("invalid foreign key: '%s'", pretty(errors)), errors)
-end
-
-local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
-
---- Kong's field validation for key values: nil, a message, or (foreign) {id = message}.
-function E.validate_field(f, v)
-  local t = f.type
-  if t == "foreign" then
-    if type(v) ~= "table" then return "expected a record" end
-    local id = v.id
-    if not id then return { id = E.MISSING_PK } end
-    if type(id) ~= "string" then return { id = "expected a string" } end
-    if not id:find(UUID) then return { id = "expected a valid UUID" } end
-  elseif t == "string" then
-    if type(v) ~= "string" then return "expected a string" end
-    local len_min = f.len_min or 1
-    if #v < len_min then return "length must be at least " .. len_min end
-    if f.uuid and not v:find(UUID) then return "expected a valid UUID" end
-  elseif t == "integer" then
-    if type(v) ~= "number" or floor(v) ~= v then return "expected an integer" end
-  elseif t == "number" then
-    if type(v) ~= "number" then return "expected a number" end
-  elseif t == "boolean" then
-    if type(v) ~= "boolean" then return "expected a boolean" end
-  end
-end
-
-local TABLE_TYPES = { array = true, set = true, map = true, record = true, foreign = true }
-
---- A select_by_<field> value of the wrong Lua type raises, as in Kong.
-function E.check_unique_type(v, name, f, level)
-  local t = f.type
-  if type(v) ~= "table" and TABLE_TYPES[t] then error(fmt("%s must be a table", name), level + 1) end
-  if type(v) ~= "string" and t == "string" then error(fmt("%s must be a string", name), level + 1) end
-  if type(v) ~= "number" and (t == "number" or t == "integer") then
-    error(fmt("%s must be a number", name), level + 1)
-  end
-  if type(v) ~= "boolean" and t == "boolean" then error(fmt("%s must be a boolean", name), level + 1) end
-end
 local PAGE_SIZE, MAX_PAGE_SIZE = 1000, 50000
 local DEFAULT_WS = "00000000-0000-0000-0000-000000000000"
 
@@ -318,7 +231,7 @@ function DAO:select(pk, options)
   if type(pk) ~= "table" then error("primary_key must be a table", 2) end
   check_options(options, 2)
   local errors = check_pk(self, pk)
-  if errors then return fail(E.invalid_primary_key(errors)) end
+  if errors then return fail(E:invalid_primary_key(errors)) end
   local row = index(self).by_pk[pk_string(self.schema, pk)]
   if row == nil then return nil end
   return entity(self, row, options)
@@ -328,7 +241,7 @@ local function check_size(size, level)
   if size == nil then return PAGE_SIZE end
   if type(size) ~= "number" then error("size must be a number", level + 1) end
   if floor(size) ~= size or size < 1 or size > MAX_PAGE_SIZE then
-    return nil, E.invalid_size("size must be an integer between 1 and " .. MAX_PAGE_SIZE)
+    return nil, E:invalid_size("size must be an integer between 1 and " .. MAX_PAGE_SIZE)
   end
   return size
 end
@@ -338,7 +251,7 @@ local function page_of(dao, rows, size, offset, options)
   if offset ~= nil then
     first = tonumber(offset)
     if first == nil or first < 1 or floor(first) ~= first then
-      return fail(E.invalid_offset(offset, "bad offset string"))
+      return fail(E:invalid_offset(offset, "bad offset string"))
     end
   end
   local out, n = {}, 0
@@ -436,7 +349,7 @@ end
 
 -- writes: what Kong answers when no database is configured
 local function unsupported(operation, dao)
-  return fail(E.operation_unsupported(fmt("cannot %s '%s' entities when not using a database",
+  return fail(E:operation_unsupported(fmt("cannot %s '%s' entities when not using a database",
     operation, dao.schema.name)))
 end
 
@@ -451,11 +364,11 @@ function DAO:update(pk, e, options)
   if type(e) ~= "table" then error("entity must be a table", 2) end
   check_options(options, 2)
   local errors = check_pk(self, pk)
-  if errors then return fail(E.invalid_primary_key(errors)) end
+  if errors then return fail(E:invalid_primary_key(errors)) end
   if index(self).by_pk[pk_string(self.schema, pk)] == nil then
     local values = {}
     for _, k in ipairs(self.schema.primary_key) do values[k] = pk[k] end
-    return fail(E.not_found(values))
+    return fail(E:not_found(values))
   end
   return unsupported("update", self)
 end
@@ -465,7 +378,7 @@ function DAO:upsert(pk, e, options)
   if type(e) ~= "table" then error("entity must be a table", 2) end
   check_options(options, 2)
   local errors = check_pk(self, pk)
-  if errors then return fail(E.invalid_primary_key(errors)) end
+  if errors then return fail(E:invalid_primary_key(errors)) end
   return unsupported("create or update", self)
 end
 
@@ -473,7 +386,7 @@ function DAO:delete(pk, options)
   if type(pk) ~= "table" then error("primary_key must be a table", 2) end
   check_options(options, 2)
   local errors = check_pk(self, pk)
-  if errors then return fail(E.invalid_primary_key(errors)) end
+  if errors then return fail(E:invalid_primary_key(errors)) end
   if index(self).by_pk[pk_string(self.schema, pk)] == nil then return true end
   return unsupported("remove", self)
 end
@@ -483,41 +396,41 @@ function DAO:truncate() return true end
 ---------------------------------------------------------------------------------
 -- methods generated per field: select_by_*, page_for_* / each_for_*, *_by_*
 ---------------------------------------------------------------------------------
-local function unique_methods(dao, name, f)
+local function unique_methods(dao, methods, name, f)
   local function check(value, options, level)
     E.check_unique_type(value, name, f, level + 1)
     check_options(options, level + 1)
     local err = E.validate_field(f, value)
     if err then
-      if f.type == "foreign" then return E.invalid_foreign_key(err) end
-      return E.invalid_unique(name, err)
+      if f.type == "foreign" then return E:invalid_foreign_key(err) end
+      return E:invalid_unique(name, err)
     end
   end
   local function find(value)
     return index(dao).unique[name][fk_id(value)]
   end
 
-  dao["select_by_" .. name] = function(self, value, options)
+  methods["select_by_" .. name] = function(self, value, options)
     local err_t = check(value, options, 2)
     if err_t then return fail(err_t) end
     local row = find(value)
     if row == nil then return nil end
     return entity(self, row, options)
   end
-  dao["update_by_" .. name] = function(self, value, e, options)
+  methods["update_by_" .. name] = function(self, value, e, options)
     local err_t = check(value, options, 2)
     if err_t then return fail(err_t) end
     if type(e) ~= "table" then error("entity must be a table", 2) end
-    if find(value) == nil then return fail(E.not_found_by_field({ [name] = value })) end
+    if find(value) == nil then return fail(E:not_found_by_field({ [name] = value })) end
     return unsupported("update", self)
   end
-  dao["upsert_by_" .. name] = function(self, value, e, options)
+  methods["upsert_by_" .. name] = function(self, value, e, options)
     local err_t = check(value, options, 2)
     if err_t then return fail(err_t) end
     if type(e) ~= "table" then error("entity must be a table", 2) end
     return unsupported("create or update", self)
   end
-  dao["delete_by_" .. name] = function(self, value, options)
+  methods["delete_by_" .. name] = function(self, value, options)
     local err_t = check(value, options, 2)
     if err_t then return fail(err_t) end
     if find(value) == nil then return true end
@@ -534,27 +447,27 @@ local function iteration_failed(err_t)
   end
 end
 
-local function foreign_methods(dao, name, f)
+local function foreign_methods(dao, methods, name, f)
   local function check(fk, size, offset, options, level)
     if type(fk) ~= "table" then error("foreign_key must be a table", level + 1) end
     if size ~= nil and type(size) ~= "number" then error("size must be a number", level + 1) end
     if offset ~= nil and type(offset) ~= "string" then error("offset must be a string", level + 1) end
     check_options(options, level + 1)
     local err = E.validate_field(f, fk)
-    if err then return nil, E.invalid_primary_key(err) end
+    if err then return nil, E:invalid_primary_key(err) end
     return check_size(size, level + 1)
   end
   local function rows_for(fk)
     return index(dao).by_fk[name][fk.id] or {}
   end
 
-  dao["page_for_" .. name] = function(self, fk, size, offset, options)
+  methods["page_for_" .. name] = function(self, fk, size, offset, options)
     local err_t
     size, err_t = check(fk, size, offset, options, 2)
     if not size then return fail(err_t) end
     return page_of(self, rows_for(fk), size, offset, options)
   end
-  dao["each_for_" .. name] = function(self, fk, size, options)
+  methods["each_for_" .. name] = function(self, fk, size, options)
     local err_t
     size, err_t = check(fk, size, nil, options, 2)
     if not size then return iteration_failed(err_t) end
@@ -562,20 +475,55 @@ local function foreign_methods(dao, name, f)
   end
 end
 
-local function new_dao(schema)
-  local dao = { schema = schema, unique_fields = {}, foreign_fields = {} }
+-- The methods of the custom DAO module a plugin's daos.lua names for an entity
+-- (`dao = "kong.plugins.<name>.<module>"`), or nil.  Moongate's entity metadata carries
+-- only the declaring plugin, so the schema table is read back from its daos module
+-- (already loaded, so this costs a lookup).
+local function custom_methods(schema)
+  local plugin = schema.daos_plugin
+  if plugin == nil then return nil end
+  local ok, daos = pcall(H.load_module, "kong.plugins." .. plugin .. ".daos")
+  if not ok or type(daos) ~= "table" then return nil end
+  local def = daos[schema.name]
+  if def == nil then
+    for _, d in ipairs(daos) do
+      if type(d) == "table" and d.name == schema.name then def = d; break end
+    end
+  end
+  local module = type(def) == "table" and def.dao or nil
+  if module == nil then return nil end
+  local loaded, methods = pcall(H.make_require(plugin), module)
+  if not loaded or type(methods) ~= "table" then
+    local why = loaded and ("it returned a " .. type(methods)) or tostring(methods)
+    error(fmt("kong.db.%s: cannot load its dao module '%s': %s", schema.name, tostring(module), why), 0)
+  end
+  return methods
+end
+
+--- Kong's DAO.new: the generated methods (select_by_*, page_for_*, ...) over the generic
+--- DAO are the entity's `super`; a custom DAO module's methods sit on the DAO itself
+--- and reach the generic ones with `self.super.page_for_consumer(self, ...)`.
+local function new_dao(db, schema)
+  local super = setmetatable({}, { __index = DAO })
+  local dao = { db = db, schema = schema, strategy = db.strategy, errors = E, super = super,
+    pagination = { page_size = PAGE_SIZE, max_page_size = MAX_PAGE_SIZE },
+    unique_fields = {}, foreign_fields = {} }
   for _, name in ipairs(schema.field_order) do
     local f = schema.fields[name]
     if f.type == "foreign" then
       dao.foreign_fields[#dao.foreign_fields + 1] = name
-      foreign_methods(dao, name, f)
+      foreign_methods(dao, super, name, f)
     end
     if f.unique or schema.endpoint_key == name then
       dao.unique_fields[#dao.unique_fields + 1] = name
-      unique_methods(dao, name, f)
+      unique_methods(dao, super, name, f)
     end
   end
-  return setmetatable(dao, { __index = DAO })
+  local custom = custom_methods(schema)
+  if custom ~= nil then
+    for name, method in pairs(custom) do dao[name] = method end
+  end
+  return setmetatable(dao, { __index = super })
 end
 
 local db = { strategy = STRATEGY }
@@ -585,7 +533,7 @@ setmetatable(db, {
     if type(name) ~= "string" then return nil end
     local schema = B.entity_meta(name)
     if schema == nil then return nil end
-    local dao = new_dao(schema)
+    local dao = new_dao(t, schema)
     rawset(t, name, dao)
     return dao
   end,
