@@ -28,7 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,11 @@ class WorkerProcess:
         self._out: list[bytes] = []
         #: config ids this process has received
         self.confs: set[int] = set()
+        #: numbers of the configuration snapshots it holds, oldest first (entities.py)
+        self.snapshots: OrderedDict[int, None] = OrderedDict()
+        #: the snapshot of its last call and its number (the common case, no lookup)
+        self.last_snapshot: Any = None
+        self.last_sid: int | None = None
         self.alive = True
         self._next = 0
         self._transport: asyncio.Transport | None = None
@@ -187,6 +192,13 @@ class WorkerProcess:
             if self._watchdog is None:
                 self._watchdog = loop.call_at(self._deadlines[0][0], self._watch)
         return call_id, future
+
+    def post(self, frame: bytes) -> None:
+        """Queue a frame that expects no reply (a ``snapshot``); it leaves before the
+        calls queued after it."""
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(frame)
 
     def _flush(self) -> None:
         out, self._out = self._out, []

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from host.context import current_context
+from host.isolated.entities import SnapshotShipper
 from host.isolated.process import WorkerProcess, exit_text, handshake, launch, spawn
 from host.isolated.protocol import IsolatedFailure
 from host.isolated.snapshot import apply, snapshot
@@ -83,6 +84,10 @@ class IsolatedRuntime(Sandbox):
         self._next_conf = 0
         #: processes started after a death (for the status of tests and operators)
         self.restarts = 0
+        #: the configuration's entities, shipped to the workers (host/isolated/entities.py)
+        self.shipper = SnapshotShipper(name)
+        #: kong.db's view of the entities plugins declare in daos.lua (sent in ``init``)
+        self._daos: dict[str, dict[str, Any]] | None = None
 
     # -- start-up ------------------------------------------------------------------------
     def _init(self) -> dict[str, Any]:
@@ -95,6 +100,7 @@ class IsolatedRuntime(Sandbox):
             "settings": values,
             "max_memory": self.limits.max_memory,
             "log_level": logging.getLogger("moongate").getEffectiveLevel(),
+            "daos": self._daos,
         }
 
     def probe(self) -> dict[str, Any]:
@@ -234,6 +240,11 @@ class IsolatedRuntime(Sandbox):
         data, blobs = snapshot(ctx, phase, self.name)
         conf_id = self._conf_id(conf)
         message: dict[str, Any] = {"op": "call", "phase": phase, "conf": conf_id, "ctx": data}
+        snap = ctx.snapshot
+        if snap is not None:  # the configuration's rows, once per version (kong.db)
+            sid = worker.last_sid if snap is worker.last_snapshot else self.shipper.ship(worker, snap)
+            if sid is not None:
+                message["s"] = sid
         if conf_id not in worker.confs:
             message["confdata"] = conf
             worker.confs.add(conf_id)
@@ -331,7 +342,15 @@ class IsolatedRuntime(Sandbox):
 
     # -- the Sandbox lifecycle -----------------------------------------------------------
     def share_state(self, values: dict[str, Any]) -> None:
-        """Nothing to share: a worker process has no view of the gateway's entities."""
+        """The entity types the gateway accepted from the plugins' daos.lua: their
+        ``kong.db`` view (plain data) goes to each worker in its ``init`` frame, so a
+        worker serves ``kong.db`` for every plugin's entities as the gateway does."""
+        from host.config.lua_daos import DECLARED_KEY
+        from host.lua.modules.moongate_db import daos_view
+
+        declared = values.get(DECLARED_KEY)
+        if declared is not None:
+            self._daos = daos_view(declared)
 
     async def close(self) -> None:
         """Gateway shutdown: kill the workers, wait for them, no restart."""

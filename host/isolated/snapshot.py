@@ -49,6 +49,7 @@ _REQUEST = (
     "service",
     "consumer",
     "credential",
+    "auth_serial",
     "stripped_prefix",
 )
 #: the upstream request as plugins edit it (kong.service.*)
@@ -189,6 +190,12 @@ def apply(ctx: Context, name: str, j: dict[str, Any], blobs: dict[str, bytes]) -
         ctx.status = j["status"]
     if "source" in j:
         ctx.response_source = j["source"]
+    if "auth" in j:  # the consumer and credential the plugin authenticated
+        consumer, credential, serial = j["auth"]
+        ctx.consumer = consumer if isinstance(consumer, dict) else None
+        ctx.credential = credential if isinstance(credential, dict) else None
+        ctx.auth_shared = False
+        ctx.auth_serial = max(int(serial), ctx.auth_serial + 1)
     if j.get("exit"):
         ctx.exited = True
         ctx.exit_body = blobs.get("exit_body")
@@ -233,6 +240,7 @@ def build_context(
         tuple(values[_UP_SLICE]),
         ctx.status,
         ctx.response_source,
+        ctx.auth_serial,
     )
     return ctx
 
@@ -249,6 +257,13 @@ def _changes(now: Mapping[str, Any], before: dict[str, Any]) -> tuple[dict[str, 
     return changed, [key for key in before if key not in now]
 
 
+def _or_none(value: Any) -> Any:
+    try:
+        return plain(value)
+    except NotPlain:
+        return None
+
+
 def _or_text(value: Any) -> Any:
     try:
         return plain(value)
@@ -258,7 +273,7 @@ def _or_text(value: Any) -> Any:
 
 def journal(ctx: Context, name: str, exited: bool) -> tuple[dict[str, Any], dict[str, bytes]]:
     """What the call changed in ``ctx`` (see :func:`apply`)."""
-    up_headers, resp_headers, shared, mine, upstream, status, source = ctx.extra["isolated.sent"]
+    up_headers, resp_headers, shared, mine, upstream, status, source, serial = ctx.extra["isolated.sent"]
     j: dict[str, Any] = {}
     blobs: dict[str, bytes] = {}
     edited = ctx.upstream_headers_edited
@@ -292,6 +307,8 @@ def journal(ctx: Context, name: str, exited: bool) -> tuple[dict[str, Any], dict
         j["status"] = ctx.status
     if ctx.response_source != source:
         j["source"] = ctx.response_source
+    if ctx.auth_serial != serial:  # kong.client.authenticate
+        j["auth"] = [_or_none(ctx.consumer), _or_none(ctx.credential), ctx.auth_serial]
     if exited and ctx.exited:
         j["exit"] = True
         if ctx.exit_body is not None:

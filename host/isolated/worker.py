@@ -37,6 +37,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from host.isolated.entities import WorkerSnapshots
 from host.isolated.protocol import FrameBuffer, ProtocolError, pack, read_frame_blocking
 from host.isolated.snapshot import build_context, journal
 from pdk.phases import Phase
@@ -91,9 +92,13 @@ def _load(init: dict[str, Any], settings: Any) -> tuple[Any, Any]:
     """(spec, raw schema) of the plugin ``init`` names."""
     if init["kind"] == "lua":
         from host.lua.loader import load_lua_plugin
+        from host.lua.modules.moongate_db import DAOS_SCHEMAS_KEY
         from host.lua.runtime import LuaHost
 
         host = LuaHost(settings)
+        if init.get("daos") is not None:
+            # kong.db's view of the entities the gateway accepted from every plugin's daos.lua
+            host.state[DAOS_SCHEMAS_KEY] = init["daos"]
         return load_lua_plugin(host, init["name"], Path(init["path"])), None
     from host.plugins.python_loader import _import_path, load_python_plugin
 
@@ -119,6 +124,8 @@ class Worker:
         self._flush_scheduled = False
         self.confs: dict[int, Any] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        #: the configuration snapshots the gateway shipped (kong.db's rows)
+        self.snapshots = WorkerSnapshots()
         #: request id -> ``ctx.extra`` of its last call (a Lua plugin's ``ngx.ctx`` and
         #: ``kong.ctx.plugin`` live in its Lua request state, kept there by identity)
         self.states: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -143,6 +150,8 @@ class Worker:
         op = message.get("op")
         if op == "call":
             self.call(message, blobs)
+        elif op == "snapshot":
+            self.snapshots.add(message)
         elif op == "configure":
             task = asyncio.get_running_loop().create_task(self.configure(message))
             self.tasks.add(task)
@@ -169,6 +178,7 @@ class Worker:
         records_token = _records.set(records)
         try:
             ctx = build_context(message["ctx"], blobs, phase, name, self.settings)
+            ctx.snapshot = self.snapshots.get(message.get("s"))
         except Exception as exc:  # noqa: BLE001 - a snapshot this worker cannot read
             _records.reset(records_token)
             self.failed(call_id, exc)

@@ -22,6 +22,17 @@ bad routes (alternating, so that whatever else the machine does weighs on both s
 most twice its p99 without the bad routes, that every bad request got the generic 500,
 and that ``kong_plugin_errors_total`` counted each one under its reason.  ``pytest -s``
 prints the numbers.
+
+How the p99s are compared, so that the machine's noise does not decide the outcome (CI
+runs this on 2 busy cores): one stall of the machine (another process, the kernel)
+delays every request that arrives during it, so a 250 ms stall in one round is enough
+to move the p99 of a whole 4-second measurement.  Each pair of rounds (``/good`` alone,
+then with the faults, back to back) is therefore compared on its own, and the test
+asserts the *median* of the pairs' p99 ratios: a gateway whose faults slow ``/good``
+down does so in every pair, a stall spoils one pair.  Below :data:`FLOOR` (10 ms) a p99
+counts as :data:`FLOOR`: the gateway's p50 is 1-2 ms, and under 10 ms the tail is the
+scheduler's noise on a shared VM, not a slowdown anyone sees.  The pooled p99s are
+printed too.
 """
 
 from __future__ import annotations
@@ -44,7 +55,10 @@ from tests.host.plugins._faults import FAULT_PLUGINS, GENERIC_500, SECRET, error
 REPO = Path(__file__).resolve().parents[2]
 LUA_PLUGINS = REPO / "tests" / "lua_plugins"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("KONG_", "MOONGATE_"))}
-WARMUP, ROUNDS, ROUND = 0.5, 5, 0.7  # seconds, rounds of each kind, seconds
+WARMUP, ROUNDS, ROUND = 0.5, 11, 0.6  # seconds, rounds of each kind, seconds
+#: p99s below this count as this (seconds): on a busy 2-core VM a wake-up can wait for
+#: other processes' time slices (a few ms each, sometimes several in a row)
+FLOOR = 0.010
 GOOD_RATE, BAD_RATE = 300, 50  # requests per second (each bad route)
 #: bad route -> (plugin, reason it is counted under)
 #: the niceness of the gateway and of this process while measuring (lower runs first)
@@ -144,6 +158,8 @@ class Load:
         self.random = random.Random(path)  # the same arrivals on every run
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.results: list[tuple[int, float, bytes, bytes]] = []
+        #: where each run (round) starts in ``results``
+        self.starts: list[int] = []
 
     async def _one(self) -> None:
         loop = asyncio.get_running_loop()
@@ -173,6 +189,7 @@ class Load:
         due = loop.time()
         end = due + seconds
         tasks = []
+        self.starts.append(len(self.results))
         while True:
             due += self.random.expovariate(self.rate)
             if due >= end:
@@ -187,9 +204,17 @@ class Load:
         for _, writer in self.idle:
             writer.close()
 
-    def p(self, quantile: float) -> float:
-        latencies = sorted(result[1] for result in self.results)
+    def p(self, quantile: float, run: int | None = None) -> float:
+        """A latency quantile over every run, or over run number ``run``."""
+        results = self.results
+        if run is not None:
+            ends = [*self.starts[1:], len(results)]
+            results = results[self.starts[run] : ends[run]]
+        latencies = sorted(result[1] for result in results)
         return latencies[max(0, math.ceil(quantile * len(latencies)) - 1)]
+
+    def rounds(self) -> int:
+        return len(self.starts)
 
     def success(self) -> float:
         return sum(result[0] == 200 for result in self.results) / len(self.results)
@@ -213,14 +238,27 @@ async def _measure(port: int) -> tuple[Load, Load, dict[str, Load]]:
     return baseline, loaded, bad
 
 
+def p99_ratio(baseline: Load, loaded: Load) -> float:
+    """The median over the pairs of rounds of loaded p99 / baseline p99 (each at least
+    :data:`FLOOR`): see the module docstring."""
+    ratios = sorted(
+        max(loaded.p(0.99, i), FLOOR) / max(baseline.p(0.99, i), FLOOR) for i in range(baseline.rounds())
+    )
+    return ratios[len(ratios) // 2]
+
+
 def _report(baseline: Load, loaded: Load, bad: dict[str, Load]) -> float:
-    ratio = loaded.p(0.99) / baseline.p(0.99)
+    ratio = p99_ratio(baseline, loaded)
+    pairs = ", ".join(
+        f"{baseline.p(0.99, i) * 1000:.1f}/{loaded.p(0.99, i) * 1000:.1f}" for i in range(baseline.rounds())
+    )
     print(
         f"\n/good alone:         {len(baseline.results)} requests, {baseline.success():.1%} ok, "
         f"p50 {baseline.p(0.5) * 1000:.2f} ms, p99 {baseline.p(0.99) * 1000:.2f} ms"
         f"\n/good with faults:   {len(loaded.results)} requests, {loaded.success():.1%} ok, "
         f"p50 {loaded.p(0.5) * 1000:.2f} ms, p99 {loaded.p(0.99) * 1000:.2f} ms"
-        f"\np99 ratio:           {ratio:.2f} (limit 2)"
+        f"\np99 per pair (ms):   {pairs}"
+        f"\np99 ratio:           {ratio:.2f} (median of the pairs; limit 2)"
     )
     for path, load in bad.items():
         statuses = sorted({result[0] for result in load.results})
@@ -258,7 +296,7 @@ async def test_failing_plugins_do_not_hurt_other_routes(tmp_path):
         assert baseline.success() == 1.0
         assert loaded.success() == 1.0
         assert all(b"X-Tag: good" in head for _, _, head, _ in loaded.results)  # the plugins ran
-    assert min(loaded.p(0.99) / baseline.p(0.99) for baseline, loaded, _ in attempts) <= 2.0
+    assert min(p99_ratio(baseline, loaded) for baseline, loaded, _ in attempts) <= 2.0
     for path, (plugin, reason) in BAD.items():
         results = [result for *_, bad in attempts for result in bad[path].results]
         assert {status for status, _, _, _ in results} == {500}, path

@@ -130,7 +130,8 @@ ROWS: list[Row] = [
         "local function f() return coroutine.wrap(f)() end return f()",
         Fail("limit"),
     ),
-    # (16 MB strings of different lengths: the cap is reached in a few ms, well before the budget)
+    # (16 MB strings of different lengths: four reach the 64 MiB cap; memory rows run
+    # under MEMORY_ROWS_BUDGET_MS, so the cap and not the CPU budget stops them)
     Row(
         "s9-19-memory-bomb",
         "local t, i = {}, 0 while true do i = i + 1 t[i] = string.rep('x', 16e6 - i) end",
@@ -405,17 +406,48 @@ def access(kong, conf):
 '''
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    tmp = tmp_path_factory.mktemp("adversarial")
+#: the CPU budget of the gateway that runs the memory rows: a bomb copies up to 64 MiB
+#: (the memory cap), which takes 10-70 ms of CPU on an idle CI machine and more under
+#: load, so with the default 50 ms budget either limit may fire first; this budget is
+#: far above what any bomb needs, so the memory cap is what stops every one of them
+MEMORY_ROWS_BUDGET_MS = 5000
+
+
+def _memory_row(row: Row) -> bool:
+    return isinstance(row.expect, Fail) and row.expect.reason == "memory"
+
+
+def _start(
+    tmp: Path, rows: list[Row], routes: list[dict], plugins: list[dict], env: dict[str, str]
+) -> tuple[GatewayProcess, Upstream]:
     untrusted, python_dir = tmp / "marketplace", tmp / "python"
     untrusted.mkdir()
     python_dir.mkdir()
     (python_dir / "python_object.py").write_text(PYTHON_OBJECT_PLUGIN)
-    for row in ROWS:
+    for row in rows:
         if row.plugin:
             _write_plugin(untrusted, row)
     upstream = Upstream(tmp)
+    config = {
+        "_format_version": "3.0",
+        "services": [
+            {
+                "name": "echo",
+                "url": upstream.url,
+                "routes": [{"name": "ok", "paths": ["/ok"]}, *routes, *(_route(row) for row in rows)],
+            }
+        ],
+        "plugins": plugins,
+    }
+    gw = GatewayProcess(
+        tmp, config, env={"MOONGATE_UNTRUSTED_PLUGINS_DIRS": str(untrusted), **env}, plugins_dirs=[python_dir]
+    )
+    return gw, upstream
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """Every row but the memory rows, and the phase routes; the default budget (50 ms)."""
     phase_routes = [
         {
             "name": f"phase-{phase}",
@@ -424,33 +456,27 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
         }
         for phase in ("access", "header_filter", "body_filter", "log")
     ]
-    config = {
-        "_format_version": "3.0",
-        "services": [
-            {
-                "name": "echo",
-                "url": upstream.url,
-                "routes": [
-                    {"name": "ok", "paths": ["/ok"]},
-                    {"name": "phase-rewrite", "paths": ["/phase/rewrite"]},
-                    *phase_routes,
-                    *(_route(row) for row in ROWS),
-                ],
-            }
-        ],
-        # rewrite runs global plugins only: this one loops on one path
-        "plugins": [
-            {
-                "name": "pre-function",
-                "config": {
-                    "rewrite": ["if kong.request.get_path() == '/phase/rewrite' then " + LOOP + " end"]
-                },
-            }
-        ],
-    }
-    gw = GatewayProcess(
-        tmp, config, env={"MOONGATE_UNTRUSTED_PLUGINS_DIRS": str(untrusted)}, plugins_dirs=[python_dir]
-    )
+    routes = [{"name": "phase-rewrite", "paths": ["/phase/rewrite"]}, *phase_routes]
+    # rewrite runs global plugins only: this one loops on one path
+    plugins = [
+        {
+            "name": "pre-function",
+            "config": {"rewrite": ["if kong.request.get_path() == '/phase/rewrite' then " + LOOP + " end"]},
+        }
+    ]
+    rows = [row for row in ROWS if not _memory_row(row)]
+    gw, upstream = _start(tmp_path_factory.mktemp("adversarial"), rows, routes, plugins, {})
+    yield gw
+    gw.stop()
+    upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def memory_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """The memory rows, under an explicit CPU budget far above what a bomb needs."""
+    rows = [row for row in ROWS if _memory_row(row)]
+    env = {"MOONGATE_SANDBOX_CPU_BUDGET_MS": str(MEMORY_ROWS_BUDGET_MS)}
+    gw, upstream = _start(tmp_path_factory.mktemp("adversarial-memory"), rows, [], [], env)
     yield gw
     gw.stop()
     upstream.stop()
@@ -462,7 +488,8 @@ def _send(gateway: GatewayProcess, row: Row) -> Response:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
-def test_hostile_snippet(gateway: GatewayProcess, row: Row) -> None:
+def test_hostile_snippet(request: pytest.FixtureRequest, row: Row) -> None:
+    gateway: GatewayProcess = request.getfixturevalue("memory_gateway" if _memory_row(row) else "gateway")
     for earlier in row.setup:
         _send(gateway, ROW_BY_ID[earlier])
     started = time.monotonic()
