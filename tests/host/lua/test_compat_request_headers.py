@@ -36,6 +36,7 @@ async def read(gw: Any, http: Any) -> dict[str, Any]:
 async def test_later_plugins_see_the_edits(lua_gateway, echo_upstream, http):  # noqa: F811
     got = await read(await lua_gateway(config(echo_upstream, host="backend.example")), http)
     assert got["get_header"] == {"consumer": "c-42", "tag": "client", "key": "nil", "host": "backend.example"}
+    assert got["get_headers"] == {"consumer": "c-42", "tag": "client,added", "key": "nil"}
     assert got["ngx_get_headers"] == {"consumer": "c-42", "tag": "client,added", "key": "nil"}
     assert got["ngx_var"] == {"consumer": "c-42", "tag": "client, added", "key": "nil"}
 
