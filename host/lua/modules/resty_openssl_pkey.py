@@ -250,18 +250,38 @@ def verify(pem: bytes, signature: bytes, data: bytes, md: bytes | None, pad: int
     return None, b"pkey:verify: operation is not supported by the public key algorithm"
 
 
+def _jwk(key: Any) -> bytes:
+    """The key as JWK text (PyJWT's encoders, without PyJWT's ``key_ops``): ``kty`` and
+    the RSA (``n``, ``e``, ``d``, ``p``, ``q``, ``dp``, ``dq``, ``qi``), EC (``crv``, ``x``,
+    ``y``, ``d``) or OKP (``crv``, ``x``, ``d``) members, base64url without padding."""
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        jwk = RSAAlgorithm.to_jwk(key, as_dict=True)
+    elif isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        jwk = ECAlgorithm.to_jwk(key, as_dict=True)
+    else:
+        jwk = OKPAlgorithm.to_jwk(key, as_dict=True)
+    jwk.pop("key_ops", None)
+    return json.dumps(jwk, separators=(",", ":")).encode()
+
+
 def export(pem: bytes, private: bool, fmt: bytes) -> Any:
-    """``pk:tostring(...)``: the private or public key as PEM or DER."""
+    """``pk:tostring(...)``: the private or public key as PEM, DER or JWK."""
     key = _key(pem)
     if private:
         if not isinstance(key, _PRIVATE):
             return None, b"pkey:tostring: not a private key"
+        if fmt == b"JWK":
+            return _jwk(key)
         if fmt == b"DER":
             traditional = isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey))
             form = serialization.PrivateFormat.TraditionalOpenSSL if traditional else serialization.PrivateFormat.PKCS8
             return key.private_bytes(serialization.Encoding.DER, form, serialization.NoEncryption())
         return pem
     public = key.public_key() if isinstance(key, _PRIVATE) else key
+    if fmt == b"JWK":
+        return _jwk(public)
     encoding = serialization.Encoding.DER if fmt == b"DER" else serialization.Encoding.PEM
     return public.public_bytes(encoding, serialization.PublicFormat.SubjectPublicKeyInfo)
 

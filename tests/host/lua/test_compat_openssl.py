@@ -227,6 +227,35 @@ def test_jwk_keys_load(host, rsa_key):
     assert got is True
 
 
+def _b64int(text: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")
+
+
+def test_keys_write_jwk(host, rsa_key):
+    """``pk:tostring(part, "JWK")`` (jwt-resign publishes its key so): the members are the
+    key's own numbers, and the private JWK loads back as the same key."""
+    import json
+
+    got = run(host, """
+        local pkey = require "resty.openssl.pkey"
+        local k = assert(pkey.new((...)))
+        local pub, priv = k:tostring("public", "JWK"), k:tostring("PrivateKey", "JWK")
+        local back = assert(pkey.new(priv, { format = "JWK" }))
+        local ec = assert(pkey.new({ type = "EC", curve = "prime256v1" }))
+        local ed = assert(pkey.new({ type = "Ed25519" }))
+        return pub, priv, back:sign("m", "sha256"), ec:tostring("public", "JWK"), ed:tostring("private", "JWK")
+    """, pem(rsa_key))
+    pub, priv, sig, ec_jwk, ed_jwk = json.loads(got[0]), json.loads(got[1]), got[2], json.loads(got[3]), json.loads(got[4])
+    numbers = rsa_key.private_numbers()
+    assert pub == {"kty": "RSA", "n": pub["n"], "e": "AQAB"}
+    assert _b64int(pub["n"]) == numbers.public_numbers.n
+    assert (_b64int(priv["d"]), _b64int(priv["p"]), _b64int(priv["q"])) == (numbers.d, numbers.p, numbers.q)
+    rsa_key.public_key().verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())  # raises when wrong
+    assert ec_jwk["kty"] == "EC" and ec_jwk["crv"] == "P-256" and "d" not in ec_jwk
+    assert len(base64.urlsafe_b64decode(ec_jwk["x"] + "==")) == 32
+    assert ed_jwk["kty"] == "OKP" and ed_jwk["crv"] == "Ed25519" and "d" in ed_jwk
+
+
 def test_pkey_errors(host, rsa_key):
     got = run(host, """
         local pkey = require "resty.openssl.pkey"

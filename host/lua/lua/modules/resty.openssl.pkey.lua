@@ -5,7 +5,7 @@
 --   pk:sign(message, md_alg?, padding?, opts?) / pk:sign(digest)      -> signature
 --   pk:verify(signature, message, md_alg?, padding?, opts?) / (sig, digest) -> true | false, err
 --   pk:encrypt(txt, padding?, opts?), pk:decrypt(txt, padding?, opts?)  (RSA)
---   pk:to_PEM(private_or_public?), pk:tostring(private_or_public?, "PEM" | "DER"),
+--   pk:to_PEM(private_or_public?), pk:tostring(private_or_public?, "PEM" | "DER" | "JWK"),
 --   pk:is_private(), pk:get_key_type(nid_only?), pk:get_size(), pkey.istype(pk),
 --   pkey.PADDINGS
 -- opts: pss_saltlen, mgf1_md, oaep_md, ecdsa_use_raw (JWS's r||s signatures).
@@ -14,7 +14,7 @@
 -- `cryptography`) caches the parsed key, so each operation is one crossing.
 -- Not provided (they return nil, err): composing keys from parameters
 -- (get_parameters / set_parameters), derive, sign_raw / verify_raw / verify_recover,
--- PKCS#1 and JWK output, DH and DSA keys.
+-- PKCS#1 output, DH and DSA keys.
 local B, H = ...
 H.require("resty.openssl.digest")
 
@@ -116,8 +116,8 @@ local function new_key(pem, key_type, private, size)
       end
       return nil, "writing out RSA key in PKCS#1 format is not supported in OpenSSL 3.0"
     end
-    if fmt ~= "PEM" and fmt ~= "DER" then
-      return nil, "pkey:tostring: format " .. tostring(fmt) .. " is not available in Moongate (PEM and DER are)"
+    if fmt ~= "PEM" and fmt ~= "DER" and fmt ~= "JWK" then
+      return nil, "pkey:tostring: format " .. tostring(fmt) .. " is not available in Moongate (PEM, DER and JWK are)"
     end
     return py_export(pem, want_private, fmt)
   end
