@@ -207,6 +207,10 @@ end
 
 --- Start `fn(...)` in a coroutine for request state R (false: made on first use;
 --- nil: outside requests) and plugin name `plugin`.  Returns as `finish` says.
+--- One more each time the host enters Lua (a call, a resume after I/O): like nginx's
+--- event-loop iteration, it dates the cached clock of ngx.now (moongate.ngx_time).
+H.tick = 0
+
 function H.call(R, plugin, fn, ...)
   local h
   if npool > 0 then
@@ -218,12 +222,14 @@ function H.call(R, plugin, fn, ...)
   end
   h.R, h.plugin = R, plugin
   CUR, CUR_PLUGIN, CUR_H = R, plugin, h
+  H.tick = H.tick + 1
   return finish(h, co_resume(h.co, fn, ...))
 end
 
 --- Resume a handle after an IO yield with the operation's results.
 function H.resume(h, ...)
   CUR, CUR_PLUGIN, CUR_H = h.R, h.plugin, h
+  H.tick = H.tick + 1
   return finish(h, co_resume(h.co, ...))
 end
 
@@ -232,6 +238,7 @@ end
 function H.call_direct(R, plugin, fn, ...)
   local prev, prev_plugin, prev_h = CUR, CUR_PLUGIN, CUR_H
   CUR, CUR_PLUGIN, CUR_H = R, plugin, nil
+  H.tick = H.tick + 1
   local res = { xpcall(fn, traceback, ...) }
   CUR, CUR_PLUGIN, CUR_H = prev, prev_plugin, prev_h
   return unpack(res, 1, table.maxn(res))

@@ -87,3 +87,29 @@ def test_parse_http_time_round_trips_http_time(host):
         assert host.compile_in("time-test", "return ngx.parse_http_time(ngx.http_time(...))")(sec) == sec
     got = run(host, "local ok, err = pcall(ngx.parse_http_time, 5) return { ok, err }")
     assert got[0] is False and got[1].endswith("string argument only")
+
+
+async def test_now_is_cached_per_entry_into_lua_as_nginx_caches_it(host):
+    """Within one run of a handler ngx.now() keeps its value (nginx updates its cached
+    time once per event-loop iteration) until ngx.update_time(); the next call, or the
+    resume after I/O, reads the clock again."""
+    from host.lua.driver import drive
+
+    fn = host.compile_in("time-test", """
+        local a = ngx.now()
+        local t0 = os.clock()
+        while os.clock() - t0 < 0.03 do end  -- 30 ms of CPU, no yield
+        local b = ngx.now()
+        ngx.update_time()
+        local c = ngx.now()
+        ngx.sleep(0.02)
+        return a, b, c, ngx.now()
+    """)
+    a, b, c, d = await drive(host, False, b"time-test", fn)
+    assert a == b
+    assert c >= a + 0.025
+    assert d >= c + 0.015
+    (first,) = await drive(host, False, b"time-test", host.compile_in("time-test", "return ngx.now()"))
+    time.sleep(0.02)
+    (second,) = await drive(host, False, b"time-test", host.compile_in("time-test", "return ngx.now()"))
+    assert second >= first + 0.015

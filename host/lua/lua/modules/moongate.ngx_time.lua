@@ -1,6 +1,8 @@
 -- ngx time functions: time, now, update_time, today, localtime, utctime, http_time,
--- cookie_time, parse_http_time.  Only ngx.now() crosses to Python (for milliseconds);
--- the rest is os.time/os.date and string work.  Formats and limits are nginx's: dates
+-- cookie_time, parse_http_time.  Only ngx.now() crosses to Python (for milliseconds),
+-- and, as nginx's cached time, once per entry of the host into Lua (H.tick: a handler
+-- call, a resume after I/O) or after ngx.update_time(); the rest is os.time/os.date
+-- and string work.  Formats and limits are nginx's: dates
 -- before 1970 print as the epoch and after 9999 as 9999-12-31 23:59:59, parse_http_time
 -- accepts RFC 1123, RFC 850 and asctime dates and returns nil for anything else.
 local B, H = ...
@@ -12,8 +14,15 @@ local py_now = B.now
 local ngx = {}
 
 function ngx.time() return os_time() end
-function ngx.now() return py_now() end
-function ngx.update_time() end
+local now_tick, now_value = -1, nil
+function ngx.now()
+  local tick = H.tick
+  if tick ~= now_tick then
+    now_value, now_tick = py_now(), tick
+  end
+  return now_value
+end
+function ngx.update_time() now_tick = -1 end
 function ngx.today() return os_date("%Y-%m-%d") end
 function ngx.localtime() return os_date("%Y-%m-%d %H:%M:%S") end
 function ngx.utctime() return os_date("!%Y-%m-%d %H:%M:%S") end
