@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from host.plugins.breaker import GATING_PHASES, Breaker, OpenBreaker
@@ -53,6 +54,7 @@ _HEADER_FILTER = int(Phase.header_filter)
 _BODY_FILTER = int(Phase.body_filter)
 _LOG = int(Phase.log)
 _REWRITE_ONLY = frozenset({"rewrite"})
+_clock = time.perf_counter
 
 
 class PhaseRunner:
@@ -78,8 +80,6 @@ class PhaseRunner:
         self.metrics = metrics
         self.watchdog = Watchdog(phase_timeout) if phase_timeout else None
         self.tracebacks = TracebackGate()
-        self._timers: dict[tuple[Any, str], Any] = {}
-        self._made: set[Any] = set()  # the timers themselves
         if metrics is not None:  # kong_plugin_latency_ms, while the prometheus plugin is on
             from host.metrics import track_runner
 
@@ -89,46 +89,16 @@ class PhaseRunner:
     def set_timing(self, observe: Callable[[tuple[str, str], float], None] | None) -> None:
         """Time every handler call (``observe((plugin, phase), ms)``), or stop (``None``).
 
-        On: ``_start`` and ``start_log`` are replaced on this instance by versions that
-        call timed wrappers of the handlers.  Off: the class's own methods run, and the
-        runner does no work at all for timing.
+        On: ``_start`` and ``start_log`` are replaced on this instance by the same methods
+        with ``observe`` bound, which time each handler in their loop.  Off: the class's
+        own methods run, and the runner does no work at all for timing.
         """
-        self._timers.clear()
-        self._made.clear()
+        self.__dict__.pop("_start", None)
+        self.__dict__.pop("start_log", None)
         if observe is None:
-            self.__dict__.pop("_start", None)
-            self.__dict__.pop("start_log", None)
             return
-        self._observe = observe
-        self._start = self._start_timed  # type: ignore[method-assign]
-        self.start_log = self._start_log_timed  # type: ignore[method-assign]
-
-    def _timed(self, calls: Sequence[HandlerCall], phase: str) -> tuple[HandlerCall, ...]:
-        """``calls`` with each handler wrapped in a timer (wrappers made once per handler)."""
-        timers = self._timers
-        made = self._made
-        out = []
-        for call in calls:
-            fn, is_async, conf, name, plugin_id = call
-            if fn in made:  # already a timer (the rest of a phase after a wait)
-                out.append(call)
-                continue
-            timer = timers.get((fn, phase))
-            if timer is None:
-                timer = timers[(fn, phase)] = _timer(fn, is_async, (name, phase), self._observe)
-                made.add(timer)
-            out.append((timer, is_async, conf, name, plugin_id))
-        return tuple(out)
-
-    def _start_timed(
-        self, ctx: Context, calls: Sequence[HandlerCall], phase: str, first: int = 0
-    ) -> Coroutine[Any, Any, None] | None:
-        # first > 0: resumed from _resume with calls already wrapped
-        return PhaseRunner._start(self, ctx, self._timed(calls, phase) if first == 0 else calls, phase, first)
-
-    def _start_log_timed(self, ctx: Context) -> Coroutine[Any, Any, None] | None:
-        calls = self.collected(ctx).calls.get("log", ())
-        return PhaseRunner.start_log(self, ctx, self._timed(calls, "log") if calls else calls)
+        self._start = partial(PhaseRunner._start, self, observe=observe)  # type: ignore[method-assign]
+        self.start_log = partial(PhaseRunner.start_log, self, observe=observe)  # type: ignore[method-assign]
 
     # -- failures ------------------------------------------------------------------------
     def _failed(self, name: str, plugin_id: str | None, phase: str, exc: BaseException) -> PluginError:
@@ -194,14 +164,21 @@ class PhaseRunner:
 
     # -- calling handlers ----------------------------------------------------------------
     def _start(
-        self, ctx: Context, calls: Sequence[HandlerCall], phase: str, first: int = 0
+        self,
+        ctx: Context,
+        calls: Sequence[HandlerCall],
+        phase: str,
+        first: int = 0,
+        observe: Callable[[tuple[str, str], float], None] | None = None,
     ) -> Coroutine[Any, Any, None] | None:
         """Call handlers in order until one exits (``kong.response.exit``) or waits.
 
         A sync handler is a plain call; an async one (a Lua handler, an ``async def``)
         may finish at once and return ``None``.  Returns ``None`` when the handlers are
         done, else a coroutine that awaits the one waiting and runs the rest: most
-        requests run their plugins without creating a single coroutine.
+        requests run their plugins without creating a single coroutine.  ``observe``
+        (bound by :meth:`set_timing`) gets each handler's time, until an async one
+        finished.
         """
         kong = self.kong
         name = ""
@@ -211,7 +188,18 @@ class PhaseRunner:
                 fn, is_async, conf, name, plugin_id = calls[index]
                 ctx.plugin_name = name
                 ctx.plugin_id = plugin_id
-                if is_async:
+                if observe is not None:
+                    start = _clock()
+                    try:
+                        pending = fn(kong, conf)
+                    except BaseException:
+                        observe((name, phase), (_clock() - start) * 1000)
+                        raise
+                    if is_async and pending is not None:
+                        pending = _timed(pending, start, (name, phase), observe)
+                        return self._resume(ctx, calls, phase, index, pending)
+                    observe((name, phase), (_clock() - start) * 1000)
+                elif is_async:
                     pending = fn(kong, conf)
                     if pending is not None:
                         return self._resume(ctx, calls, phase, index, pending)
@@ -380,14 +368,17 @@ class PhaseRunner:
             await rest
 
     def start_log(
-        self, ctx: Context, calls: Sequence[HandlerCall] | None = None
+        self,
+        ctx: Context,
+        calls: Sequence[HandlerCall] | None = None,
+        observe: Callable[[tuple[str, str], float], None] | None = None,
     ) -> Coroutine[Any, Any, None] | None:
         """Run the ``log`` handlers now, up to the first one that waits for I/O.
 
         Returns ``None`` when all of them finished (sync handlers, or async ones that
         returned at once), else a coroutine finishing the phase, for the caller to
         schedule as a task (the response is out already: it must not wait).  A failing
-        handler is logged and the others still run.
+        handler is logged and the others still run.  ``observe``: as in :meth:`_start`.
         """
         ctx.phase = _LOG
         if calls is None:
@@ -396,6 +387,9 @@ class PhaseRunner:
         for index, (fn, is_async, conf, name, plugin_id) in enumerate(calls):
             ctx.plugin_name = name
             ctx.plugin_id = plugin_id
+            pending = None
+            if observe is not None:
+                start = _clock()
             try:
                 pending = fn(kong, conf)
             except ExitSignal:
@@ -406,7 +400,11 @@ class PhaseRunner:
             finally:
                 ctx.plugin_name = None
                 ctx.plugin_id = None
+                if observe is not None and not (is_async and pending is not None):
+                    observe((name, "log"), (_clock() - start) * 1000)
             if is_async and pending is not None:
+                if observe is not None:
+                    pending = _timed(pending, start, (name, "log"), observe)
                 return self._finish_log(ctx, pending, calls[index], tuple(calls[index + 1 :]))
         return None
 
@@ -433,38 +431,14 @@ class PhaseRunner:
                 log_plugin_error(ctx, err)
 
 
-def _timer(
-    fn: Any, is_async: bool, labels: tuple[str, str], observe: Callable[[tuple[str, str], float], None]
+async def _timed(
+    pending: Awaitable[Any],
+    start: float,
+    labels: tuple[str, str],
+    observe: Callable[[tuple[str, str], float], None],
 ) -> Any:
-    """``fn`` timed: the wall-clock time of each call (until an async one finished) in ms."""
-    clock = time.perf_counter
-    if not is_async:
-
-        def timed(kong: Any, conf: Any) -> Any:
-            start = clock()
-            try:
-                return fn(kong, conf)
-            finally:
-                observe(labels, (clock() - start) * 1000)
-
-        return timed
-
-    async def finish(pending: Awaitable[Any], start: float) -> Any:
-        try:
-            return await pending
-        finally:
-            observe(labels, (clock() - start) * 1000)
-
-    def timed_async(kong: Any, conf: Any) -> Any:
-        start = clock()
-        try:
-            pending = fn(kong, conf)
-        except BaseException:
-            observe(labels, (clock() - start) * 1000)
-            raise
-        if pending is None:
-            observe(labels, (clock() - start) * 1000)
-            return None
-        return finish(pending, start)
-
-    return timed_async
+    """``pending`` (a handler that started waiting at ``start``), observed when it ends."""
+    try:
+        return await pending
+    finally:
+        observe(labels, (_clock() - start) * 1000)

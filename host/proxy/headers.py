@@ -305,10 +305,10 @@ def replaced_names(preset: CIMultiDict[str]) -> set[str]:
     upstream's alone).  A plain multi-dict (not a :class:`PresetHeaders`, e.g. rebuilt
     from an isolated plugin's journal) carries no record: all its names replace.
     """
-    present = {name.lower() for name in preset}
     if isinstance(preset, PresetHeaders):
-        return present & preset.replaced  # type: ignore[operator]
-    return present
+        replaced = preset.replaced  # few names: look each up (case-insensitive)
+        return {name for name in replaced if name in preset} if replaced else set()
+    return {name.lower() for name in preset}
 
 
 def merge_preset(headers: CIMultiDict[str], preset: CIMultiDict[str]) -> None:
