@@ -19,29 +19,22 @@ from host.plugins.iterator import PluginIterator
 from host.plugins.spec import PluginRegistry
 from host.router import Router
 
-__all__ = ["Snapshot"]
+__all__ = ["Snapshot", "EntityLookups"]
 
 
-class Snapshot:
-    """Everything a request needs from the configuration, indexed once."""
+class EntityLookups:
+    """A configuration's entities indexed for the PDK (the gateway's :class:`Snapshot`
+    and an isolated worker's copy of it share these lookups)."""
 
-    def __init__(self, config: DeclarativeConfig, registry: PluginRegistry) -> None:
+    def __init__(self, config: DeclarativeConfig) -> None:
         self.config = config
-        self.registry = registry
         self.services: dict[str, dict[str, Any]] = {s["id"]: s for s in config.services}
         self.routes: dict[str, dict[str, Any]] = {r["id"]: r for r in config.routes}
-        self.router = Router(config.routes, self.services)
-        self.plugins = PluginIterator(config.plugins, registry)
+        self.upstreams: dict[str, dict[str, Any]] = {u["name"]: u for u in config.upstreams}
         self._consumers_by_id = {c["id"]: c for c in config.consumers}
         self._consumers_by_username = {c["username"]: c for c in config.consumers if c.get("username")}
         self._consumers_by_custom_id = {c["custom_id"]: c for c in config.consumers if c.get("custom_id")}
-        self.upstreams: dict[str, dict[str, Any]] = {u["name"]: u for u in config.upstreams}
-        # target health, breakers and load figures live in the gateway's registry (keyed
-        # by its plugin registry), so they survive reloads; see host/balancer/health.py
-        self.balancers: dict[str, Balancer] = build_balancers(config.upstreams, config.targets, registry)
-        self.hash = config_hash(config)
 
-    # -- lookups used by the PDK ----------------------------------------------------------
     def has_upstream(self, name: str) -> bool:
         return name in self.upstreams
 
@@ -58,6 +51,21 @@ class Snapshot:
         """The entities of a plugin entity type: a credential (``keyauth_credentials``) or
         one a plugin declares in its daos.lua; empty for an unknown name."""
         return self.config.credentials.get(entity, [])
+
+
+class Snapshot(EntityLookups):
+    """Everything a request needs from the configuration, indexed once."""
+
+    def __init__(self, config: DeclarativeConfig, registry: PluginRegistry) -> None:
+        super().__init__(config)
+        self.registry = registry
+        self.router = Router(config.routes, self.services)
+        self.plugins = PluginIterator(config.plugins, registry)
+        # target health, breakers and load figures live in the gateway's registry (keyed
+        # by its plugin registry), so they survive reloads; see host/balancer/health.py
+        self.balancers: dict[str, Balancer] = build_balancers(config.upstreams, config.targets, registry)
+        self.hash = config_hash(config)
+
 
 
 def config_hash(config: DeclarativeConfig) -> str:

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from typing import Any
 
 from host.config.model import CORE_ENTITIES, DeclarativeConfig
+from host.config.snapshot import EntityLookups
 from host.isolated.protocol import MAX_FRAME, pack
 
 __all__ = ["KEPT", "SnapshotShipper", "WorkerSnapshot", "WorkerSnapshots"]
@@ -106,7 +107,7 @@ class SnapshotShipper:
         return number
 
 
-class WorkerSnapshot:
+class WorkerSnapshot(EntityLookups):
     """Worker side: the rows of one configuration, with the snapshot's lookups."""
 
     def __init__(self, message: dict[str, Any]) -> None:
@@ -117,29 +118,7 @@ class WorkerSnapshot:
             credentials=dict(message.get("credentials") or {}),
             **{name: list(core.get(name) or ()) for name in CORE_ENTITIES},
         )
-        config = self.config
-        self.services: dict[str, dict[str, Any]] = {s["id"]: s for s in config.services}
-        self.routes: dict[str, dict[str, Any]] = {r["id"]: r for r in config.routes}
-        self.upstreams: dict[str, dict[str, Any]] = {u["name"]: u for u in config.upstreams}
-        self._consumers_by_id = {c["id"]: c for c in config.consumers}
-        self._consumers_by_username = {c["username"]: c for c in config.consumers if c.get("username")}
-        self._consumers_by_custom_id = {c["custom_id"]: c for c in config.consumers if c.get("custom_id")}
-
-    def has_upstream(self, name: str) -> bool:
-        return name in self.upstreams
-
-    def consumer_by_id(self, consumer_id: str) -> dict[str, Any] | None:
-        return self._consumers_by_id.get(consumer_id)
-
-    def consumer_by_username(self, username: str) -> dict[str, Any] | None:
-        return self._consumers_by_username.get(username)
-
-    def consumer_by_custom_id(self, custom_id: str) -> dict[str, Any] | None:
-        return self._consumers_by_custom_id.get(custom_id)
-
-    def credentials(self, entity: str) -> list[dict[str, Any]]:
-        """The rows of a credential or daos.lua entity; empty for an unknown name."""
-        return self.config.credentials.get(entity, [])
+        super().__init__(self.config)
 
 
 class WorkerSnapshots:
