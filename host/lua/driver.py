@@ -26,7 +26,7 @@ from pdk.errors import ExitSignal
 if TYPE_CHECKING:  # pragma: no cover
     from host.lua.runtime import LuaHost
 
-__all__ = ["drive", "start", "LuaHandlerError", "DONE", "IO", "EXIT"]
+__all__ = ["drive", "start", "started", "LuaHandlerError", "DONE", "IO", "EXIT"]
 
 #: what H.call/H.resume return after the first value (see finish() in core.lua)
 DONE, EXIT, IO, YIELD = 1, 2, 3, 4
@@ -48,7 +48,12 @@ def start(host: LuaHost, ctx: Context, plugin: bytes | None, fn: Any, *args: Any
     ``ctx.extra[host.request_state_key]`` (one per runtime) for the request's next calls.
     """
     extra = ctx.extra
-    res = host._call(extra.get(host.request_state_key, False), plugin, fn, *args)
+    return started(host, extra, host._call(extra.get(host.request_state_key, False), plugin, fn, *args))
+
+
+def started(host: LuaHost, extra: dict[str, Any], res: tuple[Any, ...]) -> Awaitable[tuple[Any, ...]] | None:
+    """:func:`start` after its ``H.call``: for callers that make the call themselves
+    (the loader's phase handlers, inlined) and have ``res`` from it."""
     first = res[0]
     if first is not True:
         _keep_state(host, extra, res)

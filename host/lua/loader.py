@@ -29,7 +29,7 @@ from typing import Any
 from lupa.luajit21 import LuaError, LuaMemoryError, lua_type
 
 from host.context import current_context
-from host.lua.driver import drive, start
+from host.lua.driver import DONE, drive, started
 from host.lua.runtime import LuaHost
 from host.lua.sandbox import SandboxViolation
 from host.lua.schema import lua_schema_definition
@@ -227,11 +227,19 @@ def _make_handler(host: LuaHost, name: str, handler: Any, phase: str) -> Callabl
         return configure
 
     bound = host.H.bind_phase(handler, phase_b)
+    state_key = host.request_state_key
 
     def run(kong: Any, conf: dict[str, Any]) -> Awaitable[Any] | None:
-        # synchronous when the handler does no I/O; otherwise an awaitable that goes on
-        # driving it (the phase runner awaits what is not None)
-        return start(host, current_context(), plugin, bound, conf_table(conf))
+        # driver.start inlined (the hot path of every Lua handler): synchronous when the
+        # handler does no I/O; otherwise an awaitable that goes on driving it (the phase
+        # runner awaits what is not None)
+        entry = cache.get(id(conf))
+        table = entry[1] if entry is not None and entry[0] is conf else conf_table(conf)
+        extra = current_context().extra
+        res = host._call(extra.get(state_key, False), plugin, bound, table)
+        if res[0] is True and res[1] == DONE:
+            return None
+        return started(host, extra, res)
 
     run.__name__ = f"{name}.{phase}"
     return run

@@ -95,6 +95,7 @@ _KINDS = {
     b"date": _DATE_SEEN,
     b"server": _SERVER_SEEN,
 }
+_KIND_NAMES = frozenset(name.decode() for name in _KINDS)
 _EMPTY_BODY_STATUS = frozenset({204, 304, *range(100, 200)})
 _DRAIN_EVERY = 0x10000  # as aiohttp's writer: wait for the client after 64 KiB
 
@@ -315,14 +316,15 @@ def _preset_lines(headers: CIMultiDict[str]) -> tuple[set[bytes], bytes] | None:
     framing or Kong's own headers depend on, a CR or LF, a value that is not text)."""
     parts: list[str] = []
     for name, value in headers.items():
-        lower = name.lower().encode("utf-8", "surrogateescape")
-        if lower in _KINDS or value.__class__ is not str:
+        if value.__class__ is not str or name.lower() in _KIND_NAMES:
             return None
-        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-            return None  # aiohttp's writer refuses it: the general path fails the same way
         parts += (name, ": ", value, "\r\n")
+    text = "".join(parts)
+    lines = len(parts) >> 2
+    if text.count("\r") != lines or text.count("\n") != lines:
+        return None  # a CR or LF in a name or value: aiohttp's writer refuses it, the general path fails the same way
     names = {name.encode("utf-8", "surrogateescape") for name in replaced_names(headers)}
-    return names, "".join(parts).encode("utf-8", "surrogateescape")
+    return names, text.encode("utf-8", "surrogateescape")
 
 
 def headers_head(
