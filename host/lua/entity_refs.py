@@ -26,6 +26,8 @@ from pdk.phases import ACCESS
 if TYPE_CHECKING:  # pragma: no cover
     from host.config.snapshot import Snapshot
 
+_ACCESS = int(ACCESS)  # a plain int: `int & IntFlag` runs the enum's Python-level __rand__
+
 __all__ = ["entity_by_ref", "helpers"]
 
 #: the attribute of a Snapshot holding its {entity name: {id: row}} indexes (made on use)
@@ -70,7 +72,7 @@ def helpers(wrap: Callable[[Callable[..., Any], str], Callable[..., Any]]) -> di
             credential = entity_by_ref(ctx.snapshot, credential_ref)
             if credential is None:
                 return False
-        if not ctx.phase & ACCESS:
+        if not ctx.phase & _ACCESS:
             client.authenticate(consumer, credential)  # raises the phase error
         # the snapshot's own entities, copied when someone reads them (pdk/client.py)
         ctx.consumer = consumer

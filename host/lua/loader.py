@@ -80,12 +80,15 @@ def discover_lua_plugins(
     loader: Loader = load or (lambda name, folder, origin: load_lua_plugin(host, name, folder))
     specs: list[PluginSpec] = []
     failures: dict[str, str] = {}
-    for root, origin in roots:
-        for name, folder in plugin_folders(root):
-            try:
-                specs.append(loader(name, folder, origin))
-            except PluginLoadError as exc:
-                failures[name] = str(exc)
+    found = [(name, folder, origin) for root, origin in roots for name, folder in plugin_folders(root)]
+    for name, folder, origin in found:
+        if origin != "untrusted_dir":  # an untrusted folder's modules serve only its own plugin
+            host.know_plugin_dir(name, folder)
+    for name, folder, origin in found:
+        try:
+            specs.append(loader(name, folder, origin))
+        except PluginLoadError as exc:
+            failures[name] = str(exc)
     return specs, failures
 
 

@@ -62,6 +62,8 @@ class LuaHost:
         )
         #: plugin name -> folder holding handler.lua (and its other modules)
         self.plugin_dirs: dict[str, Path] = {}
+        #: every plugin folder found, for requires across plugins (know_plugin_dir)
+        self.known_plugin_dirs: dict[str, Path] = {}
         #: name -> value: per-worker objects host modules share (timers, shared dicts, ...)
         self.state: dict[str, Any] = {}
         #: what host modules opened, released by close() in registration order (timers first)
@@ -118,12 +120,18 @@ class LuaHost:
         """Make ``kong.plugins.<name>.*`` resolve to files in ``folder``."""
         self.plugin_dirs[name] = folder
 
+    def know_plugin_dir(self, name: str, folder: Path) -> None:
+        """A plugin folder found in a plugin directory, loaded or not: its modules resolve
+        for other plugins too (Kong's post-function requires pre-function's
+        ``_schema``), as Lua's package path finds them in Kong; the first one found wins."""
+        self.known_plugin_dirs.setdefault(name, folder)
+
     def _plugin_module(self, lua_name: bytes) -> tuple[bytes, bytes] | None:
         name = lua_name.decode()
         parts = name.split(".")
         if len(parts) < 4 or parts[0] != "kong" or parts[1] != "plugins":
             return None
-        folder = self.plugin_dirs.get(parts[2])
+        folder = self.plugin_dirs.get(parts[2]) or self.known_plugin_dirs.get(parts[2])
         if folder is None or not _MODULE_NAME.fullmatch(name):
             return None
         rel = Path(*parts[3:])

@@ -40,6 +40,7 @@ __all__ = [
     "SEVERITIES",
     "FACILITIES",
     "target_of",
+    "line",
 ]
 
 NAME = "syslog"
@@ -133,11 +134,11 @@ def target_of(setting: str) -> tuple[str, int] | str:
     return (host.strip("[]") or "127.0.0.1", int(port))
 
 
-def line(priority: int, message: bytes, now: float | None = None) -> bytes:
-    """One syslog(3) line: ``<PRI>Mmm dd hh:mm:ss kong[PID]: message``."""
+def line(priority: int, message: bytes, now: float | None = None, ident: str = "kong") -> bytes:
+    """One syslog(3) line: ``<PRI>Mmm dd hh:mm:ss kong[PID]: message`` (``ident``: kong)."""
     t = time.localtime(now)
     stamp = f"{_MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-    return f"<{priority}>{stamp} kong[{os.getpid()}]: ".encode() + message
+    return f"<{priority}>{stamp} {ident}[{os.getpid()}]: ".encode() + message
 
 
 class Plugin:
