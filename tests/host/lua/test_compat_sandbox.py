@@ -31,15 +31,46 @@ async def test_code_runs_over_the_plugin_environment_when_trusted(lua_gateway, e
         assert resp.headers["X-Sandbox"] == "true|false|table"
 
 
-async def test_sandbox_mode_refuses_it_in_a_trusted_runtime(lua_gateway, echo_upstream, http, caplog):  # noqa: F811
+async def test_sandbox_mode_runs_it_in_the_runtime_for_untrusted_code(lua_gateway, echo_upstream, http):  # noqa: F811
+    # untrusted_lua = sandbox, the default: the PDK works from the code (the request is current)
+    gw = await lua_gateway(config(echo_upstream, "return 40 + #kong.request.get_path()"))
+    async with http.get(gw.url + "/ab") as resp:
+        assert resp.status == 200
+        assert resp.headers["X-Expression"] == "43"
+        assert resp.headers["X-Sandbox"] == "true|true|table"
+
+
+async def test_the_code_may_end_the_request(lua_gateway, echo_upstream, http):  # noqa: F811
+    gw = await lua_gateway(config(echo_upstream, "return kong.response.exit(403, { message = 'nope' })"))
+    async with http.get(gw.url + "/") as resp:
+        assert resp.status == 403
+        assert await resp.json() == {"message": "nope"}
+        assert "X-Expression" not in resp.headers  # the calling handler ended there
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("while true do end", "sandbox violation (timeout): CPU budget of 50 ms exceeded"),
+        ("return function() end", "may return only data, not functions"),
+        ("return string.upper", "may return only data, not functions"),
+    ],
+)
+async def test_what_the_sandbox_refuses_fails_only_that_request(
+    lua_gateway,  # noqa: F811
+    echo_upstream,
+    http,
+    caplog,
+    expression: str,
+    reason: str,
+):
     caplog.set_level(logging.ERROR)
-    gw = await lua_gateway(config(echo_upstream, "return 1"))  # untrusted_lua = sandbox, the default
+    gw = await lua_gateway(config(echo_upstream, expression), sandbox_cpu_budget_ms=50)
     async with http.get(gw.url + "/") as resp:
         assert resp.status == 500
         assert (await resp.json())["message"].startswith("An unexpected error occurred")
-    assert "set plugin_trust to 'compat-sandbox:sandboxed' (or untrusted_lua = on to trust it)" in caplog.text
-    async with http.get(gw.url + "/") as resp:  # the gateway goes on serving
-        assert resp.status == 500
+    assert reason in caplog.text
+    assert "plugin 'compat-sandbox' failed in phase 'access'" in caplog.text
 
 
 async def test_schema_check_from_another_plugin_refuses_bad_code(lua_gateway, echo_upstream):  # noqa: F811

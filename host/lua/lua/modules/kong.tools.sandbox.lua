@@ -4,12 +4,13 @@
 --
 --  * `off`: every entry point refuses the code with Kong's message;
 --  * `on`: the code is compiled over the calling plugin's environment (text only);
---  * `sandbox` (the default): in a sandboxed runtime (the plugin's trust level is
---    `sandboxed` or `untrusted`), the code is compiled in Moongate's sandbox
---    environment and runs under that runtime's CPU budget and memory cap
---    (H.compile_untrusted in sandbox_env.lua).  A trusted plugin's runtime has no
---    budget, so there the code is refused with a message naming the setting that
---    moves the plugin to a sandboxed runtime (sdk-docs/security.md).
+--  * `sandbox` (the default): the code runs in a sandboxed runtime, under its CPU
+--    budget and memory cap.  In a sandboxed plugin's runtime it is compiled there
+--    (H.compile_untrusted in sandbox_env.lua); a trusted plugin gets a function that
+--    runs it in the worker's runtime for untrusted code (host/lua/untrusted.py) with
+--    the request current, so the PDK works from it and kong.response.exit ends the
+--    calling handler.  Its results cross back as data: code that returns a function
+--    (pre-function's `return function() ... end`) is refused there.
 --
 -- `configuration` answers as Kong's does (enabled, sandbox_enabled, requires,
 -- env_vars, environment); compiling is always safe, so validate_safe works in every
@@ -99,6 +100,14 @@ local function options(chunkname_or_options, mode, env)
   return chunkname_or_options, mode, env
 end
 
+-- what backing.run answers: true and the results, RAISE and a message, or EXIT
+local RAISE, EXIT = H.RAISE, H.EXIT
+local function ran(tag, ...)
+  if tag == RAISE then return error((...), 2) end
+  if tag == EXIT then return H.exit() end
+  return ...
+end
+
 -- the compiled chunk, or an error (Kong raises through assert)
 local function compile(chunk, chunkname, mode, env)
   local untrusted = mode_of()
@@ -114,10 +123,10 @@ local function compile(chunk, chunkname, mode, env)
     if not fn then return error(err, 0) end
     return fn
   end
-  if H.KILL == nil then -- a trusted runtime: no CPU budget to run untrusted code under
-    return error(format("untrusted Lua code (untrusted_lua = sandbox) runs only in a sandboxed "
-      .. "runtime: set plugin_trust to '%s:sandboxed' (or untrusted_lua = on to trust it)",
-      tostring(plugin or "<plugin>")), 0)
+  if H.KILL == nil then -- a trusted runtime: the code runs in the runtime for untrusted code
+    local ok, err = load(chunk, chunkname, "t", {}) -- (a syntax error is reported here, as Kong does)
+    if not ok then return error(err, 0) end
+    return function() return ran(backing.run(plugin, chunk, chunkname)) end
   end
   local fn, err = H.compile_untrusted(plugin, chunk, chunkname)
   if not fn then return error(err, 0) end
