@@ -23,21 +23,30 @@ def config(upstream: Any, expression: str) -> dict[str, Any]:
     }
 
 
-async def test_code_runs_over_the_plugin_environment_when_trusted(lua_gateway, echo_upstream, http):  # noqa: F811
-    gw = await lua_gateway(config(echo_upstream, "return 40 + #kong.request.get_path()"), untrusted_lua="on")
+@pytest.mark.parametrize(
+    ("untrusted_lua", "value", "flags"),
+    [
+        # on: over the plugin's environment, which has setmetatable
+        ("on", "43+meta", "true|false|table"),
+        # sandbox (the default): Kong's sandbox environment, in the runtime for untrusted code;
+        # the PDK works from the code (the request is current)
+        ("sandbox", "43", "true|true|table"),
+    ],
+)
+async def test_the_code_runs_as_untrusted_lua_says(
+    lua_gateway,  # noqa: F811
+    echo_upstream,
+    http,
+    untrusted_lua: str,
+    value: str,
+    flags: str,
+):
+    expression = "return (40 + #kong.request.get_path()) .. (setmetatable and '+meta' or '')"
+    gw = await lua_gateway(config(echo_upstream, expression), untrusted_lua=untrusted_lua)
     async with http.get(gw.url + "/ab") as resp:
         assert resp.status == 200
-        assert resp.headers["X-Expression"] == "43"
-        assert resp.headers["X-Sandbox"] == "true|false|table"
-
-
-async def test_sandbox_mode_runs_it_in_the_runtime_for_untrusted_code(lua_gateway, echo_upstream, http):  # noqa: F811
-    # untrusted_lua = sandbox, the default: the PDK works from the code (the request is current)
-    gw = await lua_gateway(config(echo_upstream, "return 40 + #kong.request.get_path()"))
-    async with http.get(gw.url + "/ab") as resp:
-        assert resp.status == 200
-        assert resp.headers["X-Expression"] == "43"
-        assert resp.headers["X-Sandbox"] == "true|true|table"
+        assert resp.headers["X-Expression"] == value
+        assert resp.headers["X-Sandbox"] == flags
 
 
 async def test_the_code_may_end_the_request(lua_gateway, echo_upstream, http):  # noqa: F811
