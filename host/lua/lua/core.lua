@@ -415,6 +415,7 @@ local function make_require(plugin)
     if type(name) ~= "string" then
       error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
     end
+    if name == "ngx" then return env_for(plugin).ngx end -- OpenResty has package.loaded.ngx
     local v
     if find(name, "^kong%.plugins%.[^%.]+%.") then
       v = load_plugin_module(name, env_for)

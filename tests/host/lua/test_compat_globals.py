@@ -75,6 +75,12 @@ def test_getenv_misuse_and_unknown_globals() -> None:
     assert missing is True  # only the module globals resolve lazily
 
 
+def test_require_ngx_is_the_plugins_ngx() -> None:
+    # OpenResty registers the ngx table as a module (oauth2-audience's schema does `require "ngx"`)
+    fn = LuaHost().compile_in("t", "local n = require 'ngx' return n == ngx, type(n.re.match)")
+    assert fn() == (True, b"function")
+
+
 @pytest.mark.parametrize("name", ["os.getenv", "ltn12"])
 def test_sandboxed_plugins_get_neither(name: str) -> None:
     from host.lua.sandbox import SandboxedHost
