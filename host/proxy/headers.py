@@ -166,7 +166,7 @@ def _merge(pairs: Any, values: tuple[str | None, ...]) -> list[str]:
     lines = []
     for name, value in pairs:
         lname = name.lower()
-        if lname == "host":
+        if lname in _FORWARDER_OWNS:
             continue
         found = wanted.get(lname)
         if found is None:
@@ -196,20 +196,24 @@ def _forwarded_block(values: tuple[str | None, ...]) -> str:
     return block
 
 
-_HOST = frozenset({"host"})
+#: what a plugin may have set in the edited upstream headers that the forwarder writes
+#: itself: Host from the route rules, the framing for the body actually sent (Kong's
+#: template-transformer sets Content-Length after ngx.req.set_body_data), Connection
+_FORWARDER_OWNS = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
 def upstream_header_lines(ctx: Context, edited: CIMultiDict[str] | None) -> str:
     """Every header line sent upstream except Host, framing and Connection.
 
-    ``edited`` is ``ctx.upstream_headers`` when plugins made it (already without
-    hop-by-hop headers; a Host left in it is not sent twice), otherwise ``None``:
+    ``edited`` is ``ctx.upstream_headers`` when plugins made it (already without the
+    client's hop-by-hop headers; a Host, Content-Length, Transfer-Encoding or
+    Connection a plugin set there is not sent: the forwarder writes those), otherwise ``None``:
     the client's headers are filtered here, without building a multi-dict.
     """
     values = forwarded_headers(ctx)
     if edited is not None:
         pairs: Any = edited.items()
-        drop = _HOST
+        drop = _FORWARDER_OWNS
     else:
         pairs = client = ctx.headers
         drop = _HOP_LOWER
