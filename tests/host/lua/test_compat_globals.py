@@ -75,6 +75,34 @@ def test_getenv_misuse_and_unknown_globals() -> None:
     assert missing is True  # only the module globals resolve lazily
 
 
+def test_io_reads_files_and_writes_none(tmp_path) -> None:
+    # upstream-basic-auth-encrypted's schema reads its secret with io.open
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret\nsecond line\n")
+    fn = LuaHost().compile_in(
+        "t",
+        """
+        local path = ...
+        local f = assert(io.open(path, "rb"))
+        local first = f:read("*l")
+        f:close()
+        local n = 0
+        for _ in io.lines(path) do n = n + 1 end
+        local w, err = io.open(path, "a")
+        return first, n, w, err, io.type(f), io.popen
+        """,
+    )
+    assert fn(str(secret).encode()) == (
+        b"s3cret",
+        2,
+        None,
+        f"{secret}: plugins cannot change files in Moongate".encode(),
+        b"closed file",
+        None,
+    )
+    assert secret.read_text() == "s3cret\nsecond line\n"
+
+
 def test_require_ngx_is_the_plugins_ngx() -> None:
     # OpenResty registers the ngx table as a module (oauth2-audience's schema does `require "ngx"`)
     fn = LuaHost().compile_in("t", "local n = require 'ngx' return n == ngx, type(n.re.match)")

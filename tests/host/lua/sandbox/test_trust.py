@@ -144,7 +144,8 @@ async def test_trusted_plugins_reach_nothing_of_python(tmp_path, make_gateway, e
           debug = function() return debug.getinfo end,
           load_binary = function() return assert(load(string.char(27) .. 'LJ')) end,
           ffi = function() return require('ffi') end,
-          io = function() return io.open end,
+          io_write = function() return io.open(os.tmpname and os.tmpname() or '/tmp/moongate-probe', 'w') end,
+          io_popen = function() return io.popen end,
         }
         local failed = {}
         for name, probe in pairs(probes) do
@@ -157,7 +158,10 @@ async def test_trusted_plugins_reach_nothing_of_python(tmp_path, make_gateway, e
     )
     gw = await make_gateway(routes(echo_upstream, "prober"), plugins_dirs=[tmp_path])
     async with http.get(gw.url + "/prober") as resp:
-        assert await resp.text() == "debug,ffi,getmetatable_view,io,load_binary,pdk_globals,python,string_mt"
+        # io is read-only for trusted plugins (key files): no writing, no processes
+        assert await resp.text() == (
+            "debug,ffi,getmetatable_view,io_popen,io_write,load_binary,pdk_globals,python,string_mt"
+        )
 
 
 # -- sandboxed plugins ---------------------------------------------------------------------------
