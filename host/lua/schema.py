@@ -51,6 +51,28 @@ _LIST_CHECKS = frozenset(
 _MATCH_ARGS = frozenset({"if_match", "then_match", "else_match"})
 
 
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as Lua sees it: an empty table is both an empty list and an empty dict."""
+    if isinstance(a, dict | list) and isinstance(b, dict | list) and not a and not b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _write_back(original: dict[str, Any], changed: Any) -> None:
+    """Carry the fields a Lua function set or removed in its copy of ``original`` back."""
+    if not isinstance(changed, dict):
+        return
+    for key in [k for k, v in original.items() if k not in changed and v is not None]:
+        del original[key]  # (a None never reached Lua: nil is no key there)
+    for key, value in changed.items():
+        if key not in original or not _same(original[key], value):
+            original[key] = value
+
 class _Bad(Exception):
     """A schema table that cannot be converted; ``path`` names the field."""
 
@@ -90,11 +112,15 @@ class LuaSchemaConverter:
         convert = self.value
 
         def call_lua(*args: Any) -> Any:
-            results = call_direct(None, plugin, fn, *(value_to_lua(host, a) for a in args))
+            tables = [value_to_lua(host, a) for a in args]
+            results = call_direct(None, plugin, fn, *tables)
             if not isinstance(results, tuple):
                 results = (results,)
             if not results[0]:
                 raise LuaError(_lua_text(results[1] if len(results) > 1 else "error"))
+            for arg, table in zip(args, tables, strict=True):
+                if isinstance(arg, dict):  # a record the function changed in place, as Kong's
+                    _write_back(arg, host.to_python(table))  # validators may (it is the one stored)
             values = [convert(v, path) for v in results[1:]]
             if not values:
                 return None
