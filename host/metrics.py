@@ -69,6 +69,8 @@ __all__ = [
     "LocalCounter",
     "LocalHistogram",
     "add_exporter",
+    "arm",
+    "FlushState",
     "flush",
     "multiprocess_dir",
     "use_multiprocess_values",
@@ -124,6 +126,14 @@ def add_exporter(exporter: Exporter) -> None:
 _LOCALS: list[LocalCounter | LocalHistogram] = []
 #: the armed flush, as (loop, timer handle): at most one
 _flush_armed: list[tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle]] = []
+#: integer values below this find their histogram bucket in a table (no search)
+BUCKET_TABLE_SIZE = 2048
+
+
+class FlushState:
+    """Whether a flush is armed: checked on every observation (one attribute read)."""
+
+    armed = False
 
 
 def _arm() -> None:
@@ -135,10 +145,19 @@ def _arm() -> None:
     if _flush_armed:
         armed_loop, handle = _flush_armed[0]
         if armed_loop is loop and not handle.cancelled():
+            FlushState.armed = True
             return
         handle.cancel()
         _flush_armed.clear()
     _flush_armed.append((loop, loop.call_later(FLUSH_INTERVAL, flush)))
+    FlushState.armed = True
+
+
+def arm() -> None:
+    """Values were added to cells or rows directly (:meth:`LocalCounter.cell`,
+    :meth:`LocalHistogram.row`): make sure a flush comes."""
+    if not FlushState.armed:
+        _arm()
 
 
 def flush() -> None:
@@ -146,64 +165,104 @@ def flush() -> None:
     for _, handle in _flush_armed:
         handle.cancel()
     _flush_armed.clear()
+    FlushState.armed = False
     for local in _LOCALS:
         local.flush()
 
 
 class LocalCounter:
-    """Increments of a labelled ``Counter``, summed per label tuple until :func:`flush`."""
+    """Increments of a labelled ``Counter``, summed per label tuple until :func:`flush`.
 
-    __slots__ = ("metric", "pending")
+    Each label tuple has one cell (a one-item list) for the life of the process; a
+    caller that counts the same labels often may keep the cell (:meth:`cell`) and add
+    to ``cell[0]`` itself, then call :func:`arm`.
+    """
+
+    __slots__ = ("metric", "cells")
 
     def __init__(self, metric: Counter) -> None:
         self.metric = metric
-        self.pending: dict[tuple[str, ...], float] = {}
+        self.cells: dict[tuple[str, ...], list[float]] = {}
         _LOCALS.append(self)
 
+    def cell(self, labels: tuple[str, ...]) -> list[float]:
+        """The cell of ``labels`` (made on first use)."""
+        found = self.cells.get(labels)
+        if found is None:
+            found = self.cells[labels] = [0]
+        return found
+
     def inc(self, labels: tuple[str, ...], amount: float = 1) -> None:
-        pending = self.pending
-        if not pending:
+        cell = self.cells.get(labels) or self.cell(labels)
+        cell[0] += amount
+        if not FlushState.armed:
             _arm()
-        pending[labels] = pending.get(labels, 0) + amount
 
     def flush(self) -> None:
-        pending, self.pending = self.pending, {}
-        for labels, amount in pending.items():
-            self.metric.labels(*labels).inc(amount)
+        for labels, cell in self.cells.items():
+            amount = cell[0]
+            if amount:
+                cell[0] = 0
+                self.metric.labels(*labels).inc(amount)
 
 
 class LocalHistogram:
-    """Observations of a labelled ``Histogram``: bucket counts and sums per label tuple."""
+    """Observations of a labelled ``Histogram``: bucket counts and sums per label tuple.
 
-    __slots__ = ("metric", "bounds", "pending", "size")
+    A label tuple's row (``[count per bucket..., sum]``) lives as long as the process;
+    :meth:`add` observes into a row a caller kept (:meth:`row`), then :func:`arm`.
+    Integer values below :data:`BUCKET_TABLE_SIZE` find their bucket in a table.
+    """
+
+    __slots__ = ("metric", "bounds", "rows", "size", "table")
 
     def __init__(self, metric: Histogram, buckets: Iterable[float]) -> None:
         self.metric = metric
         self.bounds = [*map(float, buckets), float("inf")]
         self.size = len(self.bounds)
-        self.pending: dict[tuple[str, ...], list[float]] = {}
+        self.rows: dict[tuple[str, ...], list[float]] = {}
+        self.table = [bisect_left(self.bounds, v) for v in range(BUCKET_TABLE_SIZE)]
         _LOCALS.append(self)
 
-    def observe(self, labels: tuple[str, ...], value: float) -> None:
-        pending = self.pending
-        row = pending.get(labels)
-        if row is None:
-            if not pending:
-                _arm()
-            row = pending[labels] = [0] * (self.size + 1)
-        row[bisect_left(self.bounds, value)] += 1
+    def row(self, labels: tuple[str, ...]) -> list[float]:
+        """The row of ``labels`` (made on first use)."""
+        found = self.rows.get(labels)
+        if found is None:
+            found = self.rows[labels] = [0] * (self.size + 1)
+        return found
+
+    def add(self, row: list[float], value: float) -> None:
+        """Observe ``value`` into ``row`` (a caller must :func:`arm`)."""
+        if value.__class__ is int and 0 <= value < BUCKET_TABLE_SIZE:
+            row[self.table[value]] += 1
+        else:
+            row[bisect_left(self.bounds, value)] += 1
         row[-1] += value
 
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        row = self.rows.get(labels) or self.row(labels)
+        if value.__class__ is int and 0 <= value < BUCKET_TABLE_SIZE:
+            row[self.table[value]] += 1
+        else:
+            row[bisect_left(self.bounds, value)] += 1
+        row[-1] += value
+        if not FlushState.armed:
+            _arm()
+
     def flush(self) -> None:
-        pending, self.pending = self.pending, {}
-        for labels, row in pending.items():
+        size = self.size
+        for labels, row in self.rows.items():
+            if not any(row[:size]):
+                continue
             child = self.metric.labels(*labels)
             # prometheus-client keeps one non-cumulative value per bucket and the sum
             buckets = child._buckets  # noqa: SLF001 - batched observe()
-            for index in range(self.size):
+            for index in range(size):
                 if row[index]:
                     buckets[index].inc(row[index])
+                    row[index] = 0
             child._sum.inc(row[-1])  # noqa: SLF001
+            row[-1] = 0
 
 
 # -- plugin latency (the phase runner's optional timing) -----------------------------------

@@ -13,19 +13,23 @@ from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
+from orjson import OPT_NON_STR_KEYS, Fragment, JSONEncodeError, dumps
+
 from pdk._body import query_args
 from pdk._copy import copy_data
 from pdk._headers import request_header_items
 from pdk._settings import settings_of
 from pdk.errors import PDKArgumentError
 
-__all__ = ["DEFAULT_WORKSPACE_ID", "apply_edits", "build", "check_value"]
+__all__ = ["DEFAULT_WORKSPACE_ID", "apply_edits", "build", "check_value", "serialize", "to_json"]
 
 #: Moongate has one workspace; its id is fixed so log lines are stable across restarts
 DEFAULT_WORKSPACE_ID = "00000000-0000-4000-8000-000000000000"
 #: consumer fields that may appear in logs (nested credentials never do)
 _CONSUMER_FIELDS = ("id", "created_at", "updated_at", "username", "custom_id", "tags")
 _SOURCE_NAMES = {"service": "upstream", "exit": "kong", "error": "kong"}
+#: top-level keys whose value may be ``None`` (Lua ``nil``: absent from the shared table)
+_NULLABLE = ("tries", "authenticated_entity", "route", "service", "consumer", "client_ip")
 #: request headers whose values never appear in logs
 _REDACTED = ("authorization", "proxy-authorization")
 _DOT = re.compile(r"(?<!\\)\.")
@@ -35,22 +39,20 @@ _VALUE_ERROR = (
 )
 
 
-def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
-
-
 def _latencies(ctx: Any) -> dict[str, int]:
+    """Kong's ``latencies`` in whole milliseconds (``proxy`` -1: no upstream answer)."""
+    t0 = ctx.t0
     end = ctx.t_end or time.perf_counter()
-    request = _ms(end - ctx.t0)
-    if ctx.t_upstream_start:
-        proxy = _ms(ctx.t_upstream_headers - ctx.t_upstream_start) if ctx.t_upstream_headers else -1
-        receive = _ms(end - ctx.t_upstream_headers) if ctx.t_upstream_headers and ctx.t_end else 0
-        return {
-            "kong": _ms(ctx.t_upstream_start - ctx.t0),
-            "proxy": proxy,
-            "request": request,
-            "receive": receive,
-        }
+    request = round((end - t0) * 1000)
+    start = ctx.t_upstream_start
+    if start:
+        headers = ctx.t_upstream_headers
+        if headers:
+            proxy = round((headers - start) * 1000)
+            receive = round((end - headers) * 1000) if ctx.t_end else 0
+        else:
+            proxy, receive = -1, 0
+        return {"kong": round((start - t0) * 1000), "proxy": proxy, "request": request, "receive": receive}
     return {"kong": request, "proxy": -1, "request": request, "receive": 0}
 
 
@@ -76,11 +78,26 @@ def _consumer(consumer: Mapping[str, Any] | None, shared: bool) -> dict[str, Any
     return {k: copy_data(consumer[k]) for k in _CONSUMER_FIELDS if k in consumer}
 
 
+class _LowerNames(dict[str, str]):
+    """Header name -> its lower-case form, remembered (names repeat from request to request)."""
+
+    def __missing__(self, name: str) -> str:
+        lowered = name.lower()
+        if len(self) < _MAX_NAMES:
+            self[name] = lowered
+        return lowered
+
+
+#: distinct header names remembered at most (a client could send endless new ones)
+_MAX_NAMES = 4096
+_lower = _LowerNames().__getitem__
+
+
 def _header_table(headers: Any, max_headers: int) -> dict[str, Any]:
     """``{lower-case name: value or [values]}`` of at most ``max_headers`` lines of a
     multi-dict (``ngx.req.get_headers()``'s table)."""
     if len(headers) <= max_headers:  # the common case: every line, each name once
-        out = {name.lower(): value for name, value in headers.items()}
+        out = dict(zip(map(_lower, headers.keys()), headers.values(), strict=False))
         if len(out) == len(headers):
             return out
     return _header_lines(headers.items(), max_headers)
@@ -251,8 +268,56 @@ def serialize(ctx: Any, shared: bool = False) -> dict[str, Any]:
     if not shared:
         query = {k: v[:] if v.__class__ is list else v for k, v in query.items()}
     root = build(ctx, query, settings_of(ctx).lua_max_req_headers, shared)
-    if ctx.serialize_values:
-        apply_edits(root, ctx.serialize_values, shared)
     if shared:
-        return {k: v for k, v in root.items() if v is not None}
+        for key in _NULLABLE:
+            if root[key] is None:
+                del root[key]
+        if ctx.serialize_values:  # an edit may only remove a key or set a value
+            apply_edits(root, ctx.serialize_values, shared)
+    elif ctx.serialize_values:
+        apply_edits(root, ctx.serialize_values, shared)
     return root
+
+
+# -- JSON of the log entry (the log plugins' wire format) -----------------------------------
+#: id(entity) -> (entity, its JSON): a route's or service's JSON is the same for every
+#: request, so it is encoded once and spliced in (snapshot entities are never changed)
+_FRAGMENTS: dict[int, tuple[Any, Fragment]] = {}
+#: entities kept at most; a reload makes new ones, so the table starts again when full
+_MAX_FRAGMENTS = 2048
+
+
+def _json(value: Any) -> bytes:
+    """Compact JSON; keys that are not strings (Lua array-like tables) become strings."""
+    try:
+        return dumps(value)
+    except JSONEncodeError:  # a key that is not a string: the slower option
+        return dumps(value, option=OPT_NON_STR_KEYS)
+
+
+def _fragment(entity: Any) -> Fragment:
+    cached = _FRAGMENTS.get(id(entity))
+    if cached is not None and cached[0] is entity:
+        return cached[1]
+    if len(_FRAGMENTS) >= _MAX_FRAGMENTS:
+        _FRAGMENTS.clear()
+    fragment = Fragment(_json(entity))
+    _FRAGMENTS[id(entity)] = (entity, fragment)
+    return fragment
+
+
+def to_json(ctx: Any) -> bytes:
+    """The JSON of ``serialize(ctx, shared=True)``: what Kong's ``cjson.encode`` of
+    ``kong.log.serialize()`` gives (top-level ``nil`` fields absent).
+
+    The route and service (when no edit touched them) are encoded once per entity and
+    reused, so a request encodes only what is its own.
+    """
+    root = serialize(ctx, shared=True)
+    route = root.get("route")
+    if route is not None and route is ctx.route:
+        root["route"] = _fragment(route)
+    service = root.get("service")
+    if service is not None and service is ctx.service:
+        root["service"] = _fragment(service)
+    return _json(root)

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from orjson import OPT_NON_STR_KEYS, dumps
-
 from host.context import current_context
 from host.schema import typedefs
-from pdk._serialize import serialize
+from pdk._serialize import serialize, to_json
 from py_plugins._logkit.lua_fields import apply_custom_fields, validate_lua_code
 from py_plugins._logkit.queue import dropped_entries, enqueue, queued_entries
 
@@ -57,6 +55,7 @@ def serialized(kong: Any, conf: dict[str, Any], plugin: str) -> dict[str, Any]:
 
 
 def log_entry(kong: Any, conf: dict[str, Any], plugin: str) -> bytes:
-    """The request's log entry as compact JSON bytes (what Kong's ``cjson.encode`` gives)."""
+    """The request's log entry as compact JSON bytes (what Kong's ``cjson.encode`` gives;
+    :func:`pdk._serialize.to_json`)."""
     apply_custom_fields(kong, conf, plugin)
-    return dumps(serialize(current_context(), shared=True), option=OPT_NON_STR_KEYS)
+    return to_json(current_context())

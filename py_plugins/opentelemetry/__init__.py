@@ -15,10 +15,13 @@ Kong's opentelemetry plugin (``kong/plugins/opentelemetry``), traces part:
   ``kong.balancer`` (one per upstream try, CLIENT; ``tracing_instrumentations``
   ``balancer``), ``kong.router`` (``router``, timed by the proxy handler) and
   ``kong.<phase>.plugin.<name>`` (``plugin_*``, recorded by :mod:`host.tracing`), encodes them (:mod:`._export`) and queues them for
-  ``traces_endpoint`` in batches of ``queue.max_batch_size``.
+  ``traces_endpoint`` in batches of ``queue.max_batch_size``;
+* ``log`` also exports the request's log lines (and the worker's lines logged outside
+  requests) to ``logs_endpoint`` (:mod:`._logs`), kept while some configuration has
+  one (``configure``).
 
-Not there yet: the ``logs_endpoint`` export, and the aws, gcp and instana formats (accepted; nothing is
-read or written for them).
+Not there yet: the aws, gcp and instana formats (accepted; nothing is read or written
+for them).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from py_plugins._logkit import enqueue
 from py_plugins._logkit.queue import flush_queues
 from py_plugins.http_log._sender import close_sessions
 from py_plugins.opentelemetry._export import CLIENT, INTERNAL, SERVER, send, span_bytes
+from py_plugins.opentelemetry._logs import capture, record_bytes, send_logs, take
 from py_plugins.opentelemetry._propagation import FORMATS, extract, inject_headers
 from py_plugins.opentelemetry._schema import SCHEMA
 
@@ -87,6 +91,9 @@ def _inject_formats(conf: dict[str, Any], incoming: str | None) -> list[str]:
 class Plugin:
     """``access`` propagates, ``header_filter`` shows the trace id, ``log`` exports."""
 
+    def configure(self, kong: Any, configs: list[dict[str, Any]] | None) -> None:
+        capture(any(c.get("logs_endpoint") for c in configs or ()))
+
     def access(self, kong: Any, conf: dict[str, Any]) -> None:
         if not conf.get("traces_endpoint"):
             return
@@ -130,10 +137,24 @@ class Plugin:
     def log(self, kong: Any, conf: dict[str, Any]) -> None:
         ctx = current_context()
         trace = ctx.extra.get(_STATE)
+        if conf.get("logs_endpoint"):
+            _export_logs(ctx, conf, trace)
         if trace is None or not trace.sampled:
             return
         for span in _spans(ctx, trace):
             enqueue(f"opentelemetry:{conf['traces_endpoint']}", NAME, send, conf["queue"], conf, span)
+
+
+def _export_logs(ctx: Any, conf: dict[str, Any], trace: _Trace | None) -> None:
+    """Queue the worker's lines and the request's (with its trace) for ``logs_endpoint``."""
+    worker, lines = take(ctx)
+    if not worker and not lines:
+        return
+    name = f"opentelemetry:logs:{conf['logs_endpoint']}"
+    for line in worker:
+        enqueue(name, NAME, send_logs, conf["queue"], conf, record_bytes(line))
+    for line in lines:
+        enqueue(name, NAME, send_logs, conf["queue"], conf, record_bytes(line, trace))
 
 
 def _spans(ctx: Any, trace: _Trace) -> list[bytes]:

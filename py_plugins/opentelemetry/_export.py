@@ -20,7 +20,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 from host.version import KONG_COMPAT_VERSION
 from py_plugins.http_log._sender import DeliveryError, _session
 
-__all__ = ["span_bytes", "export_request", "send", "SERVER", "CLIENT", "INTERNAL"]
+__all__ = ["span_bytes", "export_request", "send", "post_otlp", "SERVER", "CLIENT", "INTERNAL"]
 
 SERVER, CLIENT, INTERNAL = Span.SPAN_KIND_SERVER, Span.SPAN_KIND_CLIENT, Span.SPAN_KIND_INTERNAL
 #: resource bytes per (node id, attributes): the same for every batch of a config
@@ -110,7 +110,14 @@ async def send(conf: dict[str, Any], spans: list[bytes]) -> None:
     """POST one batch of spans; raises :class:`DeliveryError` on failure."""
     from pdk._settings import default_settings
 
-    body = export_request(conf, default_settings().node_id, spans)
+    await post_otlp(
+        conf, conf["traces_endpoint"], export_request(conf, default_settings().node_id, spans), "spans"
+    )
+
+
+async def post_otlp(conf: dict[str, Any], endpoint: str, body: bytes, what: str) -> None:
+    """POST one OTLP/HTTP export request (``what``: spans or logs, for the error text);
+    raises :class:`DeliveryError` when it fails or the collector answers an error."""
     headers = {"Content-Type": "application/x-protobuf", **(conf.get("headers") or {})}
     session = await _session(60000)
     timeout = aiohttp.ClientTimeout(
@@ -118,12 +125,10 @@ async def send(conf: dict[str, Any], spans: list[bytes]) -> None:
         total=(conf["connect_timeout"] + conf["send_timeout"] + conf["read_timeout"]) / 1000,
     )
     try:
-        async with session.post(conf["traces_endpoint"], data=body, headers=headers, timeout=timeout) as resp:
+        async with session.post(endpoint, data=body, headers=headers, timeout=timeout) as resp:
             text = await resp.read()
             status = resp.status
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise DeliveryError(
-            f"failed to send spans to {conf['traces_endpoint']}: {exc or type(exc).__name__}"
-        ) from None
+        raise DeliveryError(f"failed to send {what} to {endpoint}: {exc or type(exc).__name__}") from None
     if status >= 300:
         raise DeliveryError(f"response error: {status}, body: {text[:256].decode('utf-8', 'replace')}")

@@ -98,7 +98,9 @@ SCHEMA: dict[str, Any] = {
                     },
                     {
                         "logs_endpoint": typedefs.url(
-                            referenceable=True, description="Accepted; Moongate exports no logs yet."
+                            referenceable=True,
+                            description="The OTLP/HTTP logs endpoint: the log lines of each request "
+                            "(and of the worker) are exported there.",
                         )
                     },
                     {

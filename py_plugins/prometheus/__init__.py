@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from host.context import current_context
-from host.metrics import set_plugin_timing
+from host.metrics import BUCKET_TABLE_SIZE, FlushState, arm, set_plugin_timing
 from host.schema import typedefs
 from host.version import KONG_COMPAT_VERSION
 from py_plugins.prometheus._exporter import EXPORTER
@@ -63,12 +63,51 @@ SCHEMA: dict[str, Any] = {
 _EMPTY: dict[str, Any] = {}
 
 
+class _RouteSeries:
+    """One (route, service) pair's label tuples and latency rows, kept across requests."""
+
+    __slots__ = ("route", "service", "service_name", "route_name", "request", "kong", "upstream", "codes")
+
+    def __init__(self, series: Any, route: dict[str, Any], service: dict[str, Any] | None) -> None:
+        self.route = route
+        self.service = service
+        svc = service or _EMPTY
+        self.service_name = svc.get("name") or svc.get("host") or ""
+        self.route_name = route.get("name") or route.get("id") or ""
+        labels = (self.service_name, self.route_name, "default")
+        self.request = series.request_latency.row(labels)
+        self.kong = series.kong_latency.row(labels)
+        self.upstream = series.upstream_latency.row(labels)
+        #: (status, source) -> the kong_http_requests_total cell without a consumer
+        self.codes: dict[tuple[int, str], list[float]] = {}
+
+    def code_cell(self, series: Any, status: int, source: str) -> list[float]:
+        labels = (self.service_name, self.route_name, str(status), source, "default", "")
+        cell = self.codes[(status, source)] = series.status.cell(labels)
+        return cell
+
+
+#: id(route) -> its series (checked by identity: a reload makes new routes)
+_ROUTES: dict[int, _RouteSeries] = {}
+_MAX_ROUTES = 4096
+
+
+def _route_series(series: Any, route: dict[str, Any], service: dict[str, Any] | None) -> _RouteSeries:
+    found = _ROUTES.get(id(route))
+    if found is None or found.route is not route or found.service is not service:
+        if len(_ROUTES) >= _MAX_ROUTES:
+            _ROUTES.clear()
+        found = _ROUTES[id(route)] = _RouteSeries(series, route, service)
+    return found
+
+
 class Plugin:
     """``configure`` switches the exporter; ``log`` counts one request."""
 
     def configure(self, kong: Any, configs: list[dict[str, Any]] | None) -> None:
         EXPORTER.configure(configs)
         set_plugin_timing(configs is not None)
+        _ROUTES.clear()  # series may have been made anew
 
     def log(self, kong: Any, conf: dict[str, Any]) -> None:
         ctx = current_context()
@@ -76,34 +115,51 @@ class Plugin:
         if route is None:  # Kong records nothing for a request that matched no route
             return
         series = EXPORTER.series or EXPORTER.get_series()
-        service = ctx.service or _EMPTY
-        service_name = service.get("name") or service.get("host") or ""
-        route_name = route.get("name") or route.get("id") or ""
+        rs = _ROUTES.get(id(route))
+        if rs is None or rs.route is not route or rs.service is not ctx.service:
+            rs = _route_series(series, route, ctx.service)
         consumer = ""
         if conf["per_consumer"] and ctx.consumer is not None:
             consumer = ctx.consumer.get("username") or ""
         if conf["status_code_metrics"]:
             source = "service" if ctx.response_source == "service" else "kong"
-            series.status.inc((service_name, route_name, str(ctx.status), source, "default", consumer))
+            if consumer:
+                labels = (rs.service_name, rs.route_name, str(ctx.status), source, "default", consumer)
+                series.status.cell(labels)[0] += 1
+            else:
+                cell = rs.codes.get((ctx.status, source)) or rs.code_cell(series, ctx.status, source)
+                cell[0] += 1
         if conf["latency_metrics"]:
-            labels = (service_name, route_name, "default")
             t0 = ctx.t0
             request_ms = round((ctx.t_end - t0) * 1000)
-            series.request_latency.observe(labels, request_ms)
-            if ctx.t_upstream_start:
+            _observe(series.request_latency, rs.request, request_ms)
+            start = ctx.t_upstream_start
+            if start:
                 if ctx.t_upstream_headers:
-                    series.upstream_latency.observe(
-                        labels, round((ctx.t_upstream_headers - ctx.t_upstream_start) * 1000)
+                    _observe(
+                        series.upstream_latency, rs.upstream, round((ctx.t_upstream_headers - start) * 1000)
                     )
-                series.kong_latency.observe(labels, round((ctx.t_upstream_start - t0) * 1000))
+                _observe(series.kong_latency, rs.kong, round((start - t0) * 1000))
             else:
-                series.kong_latency.observe(labels, request_ms)
+                _observe(series.kong_latency, rs.kong, request_ms)
         if conf["bandwidth_metrics"]:
             if ctx.request_size > 0:
                 series.bandwidth.inc(
-                    (service_name, route_name, "ingress", "default", consumer), ctx.request_size
+                    (rs.service_name, rs.route_name, "ingress", "default", consumer), ctx.request_size
                 )
             if ctx.response_size > 0:
                 series.bandwidth.inc(
-                    (service_name, route_name, "egress", "default", consumer), ctx.response_size
+                    (rs.service_name, rs.route_name, "egress", "default", consumer), ctx.response_size
                 )
+        if not FlushState.armed:
+            arm()
+
+
+def _observe(histogram: Any, row: list[float], ms: int) -> None:
+    """``histogram``'s observation of ``ms`` into ``row`` (a bucket from the table when it can)."""
+    if 0 <= ms < BUCKET_TABLE_SIZE:
+        row[histogram.table[ms]] += 1
+    else:
+        histogram.add(row, ms)
+        return
+    row[-1] += ms

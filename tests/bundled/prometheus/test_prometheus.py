@@ -6,10 +6,13 @@ service and route names of its own.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from host.config import load_data
@@ -301,3 +304,35 @@ def test_schema_defaults():
     assert excinfo.value.errors == [
         "kong.yml: plugins[0] (name=prometheus): config.per_consumer: expected a boolean"
     ]
+
+
+async def test_latencies_land_in_kongs_buckets(gateway, mock_upstream):
+    """Kong's share (120 ms in access), the upstream's (300 ms) and the total each fall
+    in the bucket of their own histogram's bounds."""
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.Response(text="late")
+
+    mock_upstream.route("/slow", slow)
+    svc = unique("lat")
+    config = prom_config(
+        mock_upstream.url, svc, {"latency_metrics": True}, service_plugins=[{"name": "slow-access"}]
+    )
+    config["services"][0]["routes"][0]["paths"].append("/slow")
+    gw = await gateway.start(config, status=True, plugins_dirs=[Path(__file__).parent / "plugins"])
+    for _ in range(2):
+        resp = await gw.get("/slow")
+        assert resp.status == 200
+    families = await scrape(gw)
+    latency = {"service": svc, "route": f"{svc}-r", "workspace": "default"}
+
+    def counts(name: str) -> dict[str, float]:
+        return {s.labels["le"]: s.value for s in samples(families, name, name + "_bucket", **latency)}
+
+    kong = counts("kong_kong_latency_ms")  # 120 ms: above 100, within 200
+    assert (kong["100.0"], kong["200.0"], kong["+Inf"]) == (0, 2, 2), kong
+    upstream = counts("kong_upstream_latency_ms")  # 300 ms: above 250, within 400
+    assert (upstream["250.0"], upstream["400.0"]) == (0, 2), upstream
+    total = counts("kong_request_latency_ms")  # 420 ms: above 400, within 700
+    assert (total["400.0"], total["700.0"]) == (0, 2), total
+    assert value(families, "kong_request_latency_ms", "kong_request_latency_ms_sum", **latency) >= 2 * 420
