@@ -3,35 +3,15 @@
 -- out of range carry over, as luatz allows), `normalise()`/`normalize()`,
 -- `rfc_3339()` (also tostring), `clone()`, `unpack()`; `==`, `<`, `<=` compare the
 -- instants and `a - b` gives seconds.
+local _, H = ...
 local setmetatable, floor, format = setmetatable, math.floor, string.format
 
 local _M = {}
 local methods = {}
 local mt = { __index = methods }
 
--- days since 1970-01-01 of a proleptic Gregorian date (month 1..12)
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
-local function civil_from_days(z)
-  z = z + 719468
-  local era = floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
-  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
-  local mp = floor((5 * doy + 2) / 153)
-  local d = doy - floor((153 * mp + 2) / 5) + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-  return y, m, d
-end
+local calendar = H.require "moongate.calendar"
+local days_from_civil, civil_from_days = calendar.days_from_civil, calendar.civil_from_days
 
 local function timestamp(year, month, day, hour, min, sec)
   local m0 = month - 1

@@ -59,16 +59,7 @@ end
 local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 local RFC822, RFC850, ISOC = 1, 2, 3
 
--- days from 1970-01-01 to year-month-day (proleptic Gregorian, day may be 0)
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
+local days_from_civil = H.require("moongate.calendar").days_from_civil
 
 local function month_of(c1, c2, c3)
   if c1 == 74 then return c2 == 97 and 1 or (c3 == 110 and 6 or 7) end  -- Jan / Jun / Jul
