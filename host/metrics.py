@@ -240,12 +240,7 @@ class LocalHistogram:
         row[-1] += value
 
     def observe(self, labels: tuple[str, ...], value: float) -> None:
-        row = self.rows.get(labels) or self.row(labels)
-        if value.__class__ is int and 0 <= value < BUCKET_TABLE_SIZE:
-            row[self.table[value]] += 1
-        else:
-            row[bisect_left(self.bounds, value)] += 1
-        row[-1] += value
+        self.add(self.rows.get(labels) or self.row(labels), value)
         if not FlushState.armed:
             _arm()
 

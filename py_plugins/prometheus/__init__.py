@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from host.context import current_context
-from host.metrics import BUCKET_TABLE_SIZE, FlushState, arm, set_plugin_timing
+from host.metrics import FlushState, arm, set_plugin_timing
 from host.schema import typedefs
 from host.version import KONG_COMPAT_VERSION
 from py_plugins.prometheus._exporter import EXPORTER
@@ -132,16 +132,14 @@ class Plugin:
         if conf["latency_metrics"]:
             t0 = ctx.t0
             request_ms = round((ctx.t_end - t0) * 1000)
-            _observe(series.request_latency, rs.request, request_ms)
+            series.request_latency.add(rs.request, request_ms)
             start = ctx.t_upstream_start
             if start:
                 if ctx.t_upstream_headers:
-                    _observe(
-                        series.upstream_latency, rs.upstream, round((ctx.t_upstream_headers - start) * 1000)
-                    )
-                _observe(series.kong_latency, rs.kong, round((start - t0) * 1000))
+                    series.upstream_latency.add(rs.upstream, round((ctx.t_upstream_headers - start) * 1000))
+                series.kong_latency.add(rs.kong, round((start - t0) * 1000))
             else:
-                _observe(series.kong_latency, rs.kong, request_ms)
+                series.kong_latency.add(rs.kong, request_ms)
         if conf["bandwidth_metrics"]:
             if ctx.request_size > 0:
                 series.bandwidth.inc(
@@ -153,13 +151,3 @@ class Plugin:
                 )
         if not FlushState.armed:
             arm()
-
-
-def _observe(histogram: Any, row: list[float], ms: int) -> None:
-    """``histogram``'s observation of ``ms`` into ``row`` (a bucket from the table when it can)."""
-    if 0 <= ms < BUCKET_TABLE_SIZE:
-        row[histogram.table[ms]] += 1
-    else:
-        histogram.add(row, ms)
-        return
-    row[-1] += ms

@@ -108,14 +108,19 @@ local function ran(tag, ...)
   return ...
 end
 
+-- why `chunk` may not be compiled at all (nil when it may): text only, never bytecode
+local function refused(chunk, mode)
+  if mode_of() == "off" then return off_message() end
+  if type(chunk) ~= "string" then return "expected a string of Lua code, got " .. type(chunk) end
+  if byte(chunk, 1) == 27 or (mode ~= nil and mode ~= "t") then return "attempt to load chunk with wrong mode" end
+  return nil
+end
+
 -- the compiled chunk, or an error (Kong raises through assert)
 local function compile(chunk, chunkname, mode, env)
+  local why = refused(chunk, mode)
+  if why then return error(why, 0) end
   local untrusted = mode_of()
-  if untrusted == "off" then return error(off_message(), 0) end
-  if type(chunk) ~= "string" then return error("expected a string of Lua code, got " .. type(chunk), 0) end
-  if byte(chunk, 1) == 27 or (mode ~= nil and mode ~= "t") then
-    return error("attempt to load chunk with wrong mode", 0) -- text only: never bytecode
-  end
   local plugin = H.current_plugin()
   if untrusted == "on" then
     local base = H.env_for(plugin or "kong.tools.sandbox")
@@ -156,12 +161,9 @@ end
 
 -- for schemas: the code is compiled, never run
 local function validate_safe(chunk, chunkname_or_options, mode)
-  if mode_of() == "off" then return false, "Error parsing function: " .. off_message() end
   local chunkname, m = options(chunkname_or_options, mode)
-  if type(chunk) ~= "string" then return false, "Error parsing function: expected a string" end
-  if byte(chunk, 1) == 27 or (m ~= nil and m ~= "t") then
-    return false, "Error parsing function: attempt to load chunk with wrong mode"
-  end
+  local why = refused(chunk, m)
+  if why then return false, "Error parsing function: " .. why end
   local fn, err = load(chunk, chunkname, "t", {})
   if not fn then return false, "Error parsing function: " .. tostring(err) end
   return true
